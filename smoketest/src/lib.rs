@@ -1,0 +1,7 @@
+//! Latency probe for ZooKeeper ensembles that recommends timeouts.
+//!
+//! Status: scaffolding only. The implementation lands with issue #5; until
+//! then the binary prints its help and refuses to run.
+
+/// What this tool will do, shown by `--help` until it is built.
+pub const STATUS: &str = "not built yet: tracked in issue #5";
