@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# capture-fixtures.sh - regenerate the golden ZooKeeper packet captures in
+# proto/tests/fixtures/ from real clients talking to a real ZooKeeper 3.8.
+#
+#   scripts/capture-fixtures.sh [SCENARIO...]
+#
+# SCENARIO is any of: kazoo zkcli climt noreadonly fourlw (default: all).
+# For each one a fresh standalone server is started on 127.0.0.1:$ZK_PORT
+# (default 21810) in a temporary directory, `tcpdump -i lo` records the
+# traffic to that port into <name>.pcap while scripts/fixture_workload.py
+# drives the client, then tcpdump (SIGINT) and the server are stopped.
+# Afterwards expected.json + MANIFEST.md are rebuilt from the drivers'
+# records and scripts/pcap_summary.py cross-checks every capture; only if
+# that passes are the files copied into the fixture directory.
+#
+# Environment: FIXTURE_DIR (default <repo>/proto/tests/fixtures), ZK_PORT,
+# ZKOPS_VENV (see setup-deps.sh), KEEP_WORK=1 keeps the temporary directory.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+S=$REPO/scripts
+OUT=${FIXTURE_DIR:-$REPO/proto/tests/fixtures}
+ADDR=127.0.0.1
+PORT=${ZK_PORT:-21810}
+VENV=${ZKOPS_VENV:-$REPO/.venv}
+PY=$VENV/bin/python
+
+declare -A PCAP_NAME=([kazoo]=kazoo.pcap [zkcli]=zkcli.pcap [climt]=cli_mt.pcap
+    [noreadonly]=noreadonly.pcap [fourlw]=fourlw.pcap)
+ALL=(kazoo zkcli climt noreadonly fourlw)
+
+say() { echo "capture-fixtures: $*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+SCENARIOS=("$@")
+((${#SCENARIOS[@]})) || SCENARIOS=("${ALL[@]}")
+for sc in "${SCENARIOS[@]}"; do
+    [[ -n ${PCAP_NAME[$sc]:-} ]] || die "unknown scenario '$sc' (known: ${ALL[*]})"
+done
+
+"$S/setup-deps.sh"
+[[ -x $PY ]] || die "no venv python at $PY"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/zkops-capture.XXXXXX")
+TCPDUMP_PID=""
+HOLD_PID=""
+ZKDIR=""
+
+cleanup() {
+    local rc=$?
+    set +e
+    if [[ -n $HOLD_PID ]]; then
+        touch "$WORK/hold.stop"
+        kill "$HOLD_PID" 2>/dev/null
+        wait "$HOLD_PID" 2>/dev/null
+    fi
+    stop_tcpdump
+    [[ -n $ZKDIR && -d $ZKDIR ]] && "$S/zk.sh" stop "$ZKDIR" >/dev/null 2>&1
+    if [[ ${KEEP_WORK:-0} == 1 || $rc != 0 ]]; then
+        say "work directory kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_tcpdump() { # start_tcpdump FILE FILTER
+    local file=$1 filter=$2 i
+    # -Z root: do not drop to the tcpdump user (it could not write into $WORK)
+    tcpdump -i lo -s 0 -U --immediate-mode -Z root -w "$file" "$filter" 2>"$file.log" &
+    TCPDUMP_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        grep -q "listening on" "$file.log" 2>/dev/null && break
+        kill -0 "$TCPDUMP_PID" 2>/dev/null || { cat "$file.log" >&2; die "tcpdump failed to start"; }
+        sleep 0.05
+    done
+    grep -q "listening on" "$file.log" || die "tcpdump did not start listening"
+    sleep 0.3
+}
+
+stop_tcpdump() {
+    [[ -n $TCPDUMP_PID ]] || return 0
+    local i
+    kill -INT "$TCPDUMP_PID" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$TCPDUMP_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$TCPDUMP_PID" 2>/dev/null || true
+    wait "$TCPDUMP_PID" 2>/dev/null || true
+    TCPDUMP_PID=""
+}
+
+capture() { # capture SCENARIO
+    local sc=$1 name=${PCAP_NAME[$1]} pcap filter="tcp port $PORT"
+    pcap=$WORK/$name
+    ZKDIR=$WORK/zk-$sc
+    say "[$sc] starting ZooKeeper on $ADDR:$PORT"
+    "$S/zk.sh" standalone "$ZKDIR" --port "$PORT" --addr "$ADDR" >"$WORK/zk-$sc.out" 2>&1 ||
+        { cat "$WORK/zk-$sc.out" >&2; die "[$sc] could not start ZooKeeper"; }
+    if [[ $sc == fourlw ]]; then
+        # a session holding watches, kept out of the capture by its port
+        rm -f "$WORK/hold.port" "$WORK/hold.stop"
+        "$PY" "$S/fixture_workload.py" hold --server "$ADDR:$PORT" \
+            --port-file "$WORK/hold.port" --stop-file "$WORK/hold.stop" 2>"$WORK/hold.log" &
+        HOLD_PID=$!
+        local i
+        for ((i = 0; i < 200; i++)); do
+            [[ -s $WORK/hold.port ]] && break
+            kill -0 "$HOLD_PID" 2>/dev/null || { cat "$WORK/hold.log" >&2; die "hold session failed"; }
+            sleep 0.1
+        done
+        [[ -s $WORK/hold.port ]] || die "hold session did not report its port"
+        filter="$filter and not port $(<"$WORK/hold.port")"
+    fi
+    start_tcpdump "$pcap" "$filter"
+    say "[$sc] capturing ($filter)"
+    "$PY" "$S/fixture_workload.py" "$sc" --server "$ADDR:$PORT" --zk-dir "$ZKDIR" \
+        --expect "$WORK/$sc.json"
+    sleep 1 # let the last FIN/ACKs through
+    stop_tcpdump
+    if [[ -n $HOLD_PID ]]; then
+        touch "$WORK/hold.stop"
+        wait "$HOLD_PID" || true
+        HOLD_PID=""
+    fi
+    "$S/zk.sh" stop "$ZKDIR" >/dev/null 2>&1
+    ZKDIR=""
+    [[ -s $pcap ]] || die "[$sc] empty capture"
+    cp "$pcap" "$STAGE/$name"
+    say "[$sc] captured $name ($(stat -c %s "$pcap") bytes)"
+}
+
+STAGE=$WORK/out
+mkdir -p "$STAGE"
+
+for sc in "${SCENARIOS[@]}"; do
+    capture "$sc"
+done
+
+# Rebuild expected.json / MANIFEST.md: scenarios not re-run this time keep
+# their previous capture and entry.
+for sc in "${ALL[@]}"; do
+    name=${PCAP_NAME[$sc]}
+    [[ -f $STAGE/$name || ! -f $OUT/$name ]] || cp "$OUT/$name" "$STAGE/$name"
+done
+if [[ -f $OUT/expected.json ]]; then
+    "$PY" - "$OUT/expected.json" "$WORK" <<'EOF'
+import json, os, sys
+names = {"kazoo.pcap": "kazoo", "zkcli.pcap": "zkcli", "cli_mt.pcap": "climt",
+         "noreadonly.pcap": "noreadonly", "fourlw.pcap": "fourlw"}
+old = json.load(open(sys.argv[1]))
+for name, entry in old.items():
+    path = os.path.join(sys.argv[2], names.get(name, "?") + ".json")
+    if name in names and not os.path.exists(path):
+        json.dump(entry, open(path, "w"), indent=2)
+EOF
+fi
+"$PY" "$S/fixture_workload.py" merge --from "$WORK" --out "$STAGE"
+"$PY" "$S/pcap_summary.py" --check "$STAGE/expected.json" --port "$PORT" ||
+    die "captures do not match the workload expectations; fixtures left unchanged"
+mkdir -p "$OUT"
+for f in "$STAGE"/*; do
+    b=$(basename "$f")
+    cp "$f" "$OUT/.$b.tmp" && mv "$OUT/.$b.tmp" "$OUT/$b"
+done
+say "fixtures updated in $OUT"
+ls -l "$OUT"
