@@ -55,3 +55,5 @@ if [[ ${ZKOPS_SKIP_BENCH:-0} != 1 ]]; then
 fi
 
 step "all checks passed"
+# The closing line CI reads: totals over every cargo test binary above.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt
