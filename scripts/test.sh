@@ -39,14 +39,20 @@ trap '"$REPO/scripts/zk.sh" stop "$ZKDIR" >/dev/null 2>&1 || true; rm -rf "$ZKDI
 [[ $(awk '$3 == "leader"' "$ZKDIR/status.txt" | wc -l) == 1 ]] || { echo "expected exactly one leader" >&2; exit 1; }
 "$REPO/scripts/zk.sh" stop "$ZKDIR"
 
-step "fuzz zkproto decoding for ${FUZZ_SECONDS}s"
-(
-    cd proto
-    # cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain take them.
-    RUSTC_BOOTSTRAP=1 cargo fuzz run decode -- \
-        -max_total_time="$FUZZ_SECONDS" -malloc_limit_mb=64 -rss_limit_mb=2048 \
-        -print_final_stats=1 2>&1 | tail -n 12
-)
+fuzz() { # crate dir, target, extra libFuzzer flags
+    step "fuzz $1/$2 for ${FUZZ_SECONDS}s"
+    (
+        cd "$1"
+        # cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain take them.
+        RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz "$2" -- \
+            -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=1 "${@:3}" 2>&1 |
+            grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|panicked|SUMMARY"
+        # A crash makes cargo fuzz exit non-zero, which fails this script.
+        exit "${PIPESTATUS[0]}"
+    )
+}
+fuzz proto decode -malloc_limit_mb=64
+fuzz zktraffic pipeline -malloc_limit_mb=128
 
 if [[ ${ZKOPS_SKIP_BENCH:-0} != 1 ]]; then
     step "benchmark (quick pass): zkproto decode vs plain copy"

@@ -1,7 +1,25 @@
-//! Passive ZooKeeper traffic analyzer for live interfaces and pcap files.
+//! zktraffic: a passive ZooKeeper traffic analyzer.
 //!
-//! Status: scaffolding only. The implementation lands with issue #4; until
-//! then the binary prints its help and refuses to run.
+//! Pipeline: [`source`] (pcap/pcapng file or live interface) → [`link`]
+//! (Ethernet, SLL, loopback, raw IP → TCP segment) → [`reassembly`] (per
+//! direction, bounded) → [`conversation`] (ZooKeeper client protocol) or
+//! [`quorum`] (election, ZAB) → [`model::Event`]s → [`output`] and aggregates.
+//! [`pipeline`] ties the middle together; [`run`] drives it from a source.
 
-/// What this tool will do, shown by `--help` until it is built.
-pub const STATUS: &str = "not built yet: tracked in issue #4";
+pub mod cli;
+pub mod conversation;
+pub mod describe;
+pub mod error;
+pub mod link;
+pub mod model;
+pub mod output;
+pub mod pipeline;
+pub mod plot;
+pub mod prometheus;
+pub mod quorum;
+pub mod reassembly;
+pub mod run;
+pub mod source;
+pub mod stats;
+
+pub use error::{Error, Result};
