@@ -1,7 +1,16 @@
-//! Latency probe for ZooKeeper ensembles that recommends timeouts.
-//!
-//! Status: scaffolding only. The implementation lands with issue #5; until
-//! then the binary prints its help and refuses to run.
+//! zksmoketest: a latency probe for ZooKeeper ensembles. Runs bounded phases
+//! against every server ([`probe`]), turns the measurements into timeout
+//! recommendations ([`recommend`]) and a verdict ([`verdict`]), and reports
+//! them ([`report`], `--json`).
 
-/// What this tool will do, shown by `--help` until it is built.
-pub const STATUS: &str = "not built yet: tracked in issue #5";
+pub mod client;
+pub mod discover;
+pub mod error;
+pub mod hist;
+pub mod probe;
+pub mod recommend;
+pub mod report;
+pub mod results;
+pub mod verdict;
+
+pub use error::{Error, Result};

@@ -1,0 +1,391 @@
+//! A small asynchronous ZooKeeper client on zkproto, made for measuring: every
+//! reply carries when its request was sent and when the reply arrived, pings
+//! are explicit, and the socket can be dropped silently to test expiry.
+//!
+//! One task owns the socket (as mini-redis does): callers send encoded
+//! requests over a channel and get the reply frame back on a oneshot.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use zkproto::{
+    write_frame, xid, ConnectRequest, ConnectResponse, ErrorCode, EventType, OpCode, Record,
+    ReplyFrame, ReplyHeader, Request, RequestFrame, Response, WatcherEvent,
+};
+
+use crate::error::{Error, Result};
+
+/// A reply and its timing. The frame is kept whole; the body is decoded on
+/// demand because it borrows from it.
+#[derive(Debug)]
+pub struct Reply {
+    pub header: ReplyHeader,
+    pub op: OpCode,
+    frame: Vec<u8>,
+    pub sent: Instant,
+    pub received: Instant,
+}
+
+impl Reply {
+    pub fn rtt(&self) -> Duration {
+        self.received.saturating_duration_since(self.sent)
+    }
+
+    pub fn err(&self) -> ErrorCode {
+        self.header.err
+    }
+
+    pub fn body(&self) -> zkproto::Result<Response<'_>> {
+        ReplyFrame::decode(&self.frame, Some(self.op)).map(|f| f.body)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub event_type: EventType,
+    pub path: String,
+    /// The zxid of the transaction that fired it (3.9 servers; -1 before).
+    pub zxid: i64,
+    pub received: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    pub session_id: i64,
+    pub passwd: Vec<u8>,
+    /// The timeout the server granted.
+    pub timeout_ms: i32,
+    pub read_only: Option<bool>,
+    pub tcp_connect: Duration,
+    /// ConnectRequest sent → ConnectResponse received.
+    pub handshake: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub timeout_ms: i32,
+    pub connect_timeout: Duration,
+    /// Resume this session (id, password) instead of creating one.
+    pub resume: Option<(i64, Vec<u8>)>,
+    /// Send pings on our own when idle for a third of the session timeout.
+    pub auto_ping: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            timeout_ms: 10_000,
+            connect_timeout: Duration::from_secs(5),
+            resume: None,
+            auto_ping: true,
+        }
+    }
+}
+
+enum Command {
+    Call {
+        op: OpCode,
+        bytes: Vec<u8>,
+        xid: i32,
+        reply: oneshot::Sender<Result<Reply>>,
+    },
+    /// Drop the socket without closing the session.
+    Abort,
+}
+
+pub struct Client {
+    addr: String,
+    tx: mpsc::Sender<Command>,
+    notifications: mpsc::UnboundedReceiver<Notification>,
+    next_xid: i32,
+    pub handshake: Handshake,
+}
+
+fn io(addr: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        addr: addr.to_string(),
+        source,
+    }
+}
+
+impl Client {
+    pub async fn connect(addr: &str, opts: &ConnectOptions) -> Result<Client> {
+        let t0 = Instant::now();
+        let mut sock = tokio::time::timeout(opts.connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| Error::Timeout {
+                addr: addr.into(),
+                what: "TCP connect".into(),
+                after: opts.connect_timeout,
+            })?
+            .map_err(io(addr))?;
+        sock.set_nodelay(true).map_err(io(addr))?;
+        let tcp_connect = t0.elapsed();
+        let (session, passwd) = opts.resume.clone().unwrap_or((0, vec![0; 16]));
+        let req = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: 0,
+            timeout_ms: opts.timeout_ms,
+            session_id: session,
+            passwd: Some(&passwd),
+            read_only: Some(false),
+        };
+        let mut out = Vec::new();
+        write_frame(&mut out, |w| req.write(w));
+        let t1 = Instant::now();
+        sock.write_all(&out).await.map_err(io(addr))?;
+        let mut buf = Vec::with_capacity(4096);
+        let frame =
+            tokio::time::timeout(opts.connect_timeout, read_frame(&mut sock, &mut buf, addr))
+                .await
+                .map_err(|_| Error::Timeout {
+                    addr: addr.into(),
+                    what: "the handshake".into(),
+                    after: opts.connect_timeout,
+                })??;
+        let handshake_time = t1.elapsed();
+        let resp = ConnectResponse::decode(&frame).map_err(|source| Error::Proto {
+            addr: addr.into(),
+            source,
+        })?;
+        if resp.timeout_ms <= 0 {
+            return Err(Error::SessionExpired { addr: addr.into() });
+        }
+        let handshake = Handshake {
+            session_id: resp.session_id,
+            passwd: resp.passwd.unwrap_or_default().to_vec(),
+            timeout_ms: resp.timeout_ms,
+            read_only: resp.read_only,
+            tcp_connect,
+            handshake: handshake_time,
+        };
+        let (tx, rx) = mpsc::channel(1024);
+        let (ntx, nrx) = mpsc::unbounded_channel();
+        let ping_every = opts
+            .auto_ping
+            .then(|| Duration::from_millis((resp.timeout_ms / 3).max(100) as u64));
+        tokio::spawn(connection(sock, buf, rx, ntx, addr.to_string(), ping_every));
+        Ok(Client {
+            addr: addr.to_string(),
+            tx,
+            notifications: nrx,
+            next_xid: 1,
+            handshake,
+        })
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    pub fn session_id(&self) -> i64 {
+        self.handshake.session_id
+    }
+
+    /// Sends a request and waits for its reply (any error code is a reply).
+    pub async fn call(&mut self, req: &Request<'_>) -> Result<Reply> {
+        let op = req.op().expect("known opcodes only");
+        let x = if op == OpCode::Ping {
+            xid::PING
+        } else {
+            let x = self.next_xid;
+            self.next_xid = self.next_xid.wrapping_add(1).max(1);
+            x
+        };
+        let mut bytes = Vec::new();
+        write_frame(&mut bytes, |w| {
+            RequestFrame {
+                xid: x,
+                request: req.clone(),
+            }
+            .write(w)
+        });
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Call {
+                op,
+                bytes,
+                xid: x,
+                reply,
+            })
+            .await
+            .map_err(|_| Error::Closed {
+                addr: self.addr.clone(),
+                pending: 0,
+            })?;
+        rx.await.map_err(|_| Error::Closed {
+            addr: self.addr.clone(),
+            pending: 0,
+        })?
+    }
+
+    /// Like [`Client::call`] but a non-Ok reply is an error naming op and path.
+    pub async fn ok(&mut self, req: &Request<'_>) -> Result<Reply> {
+        let r = self.call(req).await?;
+        if r.err().is_ok() {
+            Ok(r)
+        } else {
+            Err(Error::Keeper {
+                addr: self.addr.clone(),
+                op: r.op.name().to_string(),
+                path: req.path().unwrap_or("").to_string(),
+                code: r.err(),
+            })
+        }
+    }
+
+    pub async fn ping(&mut self) -> Result<Duration> {
+        Ok(self.call(&Request::Ping).await?.rtt())
+    }
+
+    /// The next watch notification, if one arrives within `wait`.
+    pub async fn next_notification(&mut self, wait: Duration) -> Option<Notification> {
+        tokio::time::timeout(wait, self.notifications.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Closes the session (closeSession) and the connection.
+    pub async fn close(mut self) -> Result<()> {
+        self.call(&Request::CloseSession).await.map(|_| ())
+    }
+
+    /// Drops the connection without closing the session, as a crashed or
+    /// partitioned client would: the server must expire it.
+    pub async fn abort(self) {
+        let _ = self.tx.send(Command::Abort).await;
+    }
+}
+
+async fn read_frame(sock: &mut TcpStream, buf: &mut Vec<u8>, addr: &str) -> Result<Vec<u8>> {
+    loop {
+        if let Some((frame, used)) =
+            zkproto::split_frame(buf, zkproto::DEFAULT_MAX_FRAME).map_err(|source| {
+                Error::Proto {
+                    addr: addr.into(),
+                    source,
+                }
+            })?
+        {
+            let f = frame.to_vec();
+            buf.drain(..used);
+            return Ok(f);
+        }
+        let n = sock.read_buf(buf).await.map_err(io(addr))?;
+        if n == 0 {
+            return Err(Error::Closed {
+                addr: addr.into(),
+                pending: 0,
+            });
+        }
+    }
+}
+
+struct Waiting {
+    op: OpCode,
+    sent: Instant,
+    reply: oneshot::Sender<Result<Reply>>,
+}
+
+/// The task that owns the socket.
+async fn connection(
+    mut sock: TcpStream,
+    mut buf: Vec<u8>,
+    mut rx: mpsc::Receiver<Command>,
+    notify: mpsc::UnboundedSender<Notification>,
+    addr: String,
+    ping_every: Option<Duration>,
+) {
+    let mut pending: HashMap<i32, Waiting> = HashMap::new();
+    // Ping replies come back in order; `None` marks one we sent on our own.
+    let mut pings: VecDeque<Option<Waiting>> = VecDeque::new();
+    let mut last_send = Instant::now();
+    let mut ticker = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
+    let fail = |pending: &mut HashMap<i32, Waiting>,
+                pings: &mut VecDeque<Option<Waiting>>,
+                e: &dyn Fn(usize) -> Error| {
+        let n = pending.len() + pings.len();
+        for (_, w) in pending.drain() {
+            let _ = w.reply.send(Err(e(n)));
+        }
+        for w in pings.drain(..).flatten() {
+            let _ = w.reply.send(Err(e(n)));
+        }
+    };
+    loop {
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(Command::Call { op, bytes, xid: x, reply }) => {
+                    let sent = Instant::now();
+                    if let Err(e) = sock.write_all(&bytes).await {
+                        let _ = reply.send(Err(Error::Io { addr: addr.clone(), source: e }));
+                        continue;
+                    }
+                    last_send = sent;
+                    let w = Waiting { op, sent, reply };
+                    if x == xid::PING { pings.push_back(Some(w)) } else { pending.insert(x, w); }
+                }
+                Some(Command::Abort) | None => return,
+            },
+            _ = ticker.tick(), if ping_every.is_some() => {
+                if last_send.elapsed() >= ping_every.unwrap_or_default() {
+                    let mut bytes = Vec::new();
+                    write_frame(&mut bytes, |w| RequestFrame { xid: xid::PING, request: Request::Ping }.write(w));
+                    if sock.write_all(&bytes).await.is_err() {
+                        fail(&mut pending, &mut pings, &|n| Error::Closed { addr: addr.clone(), pending: n });
+                        return;
+                    }
+                    last_send = Instant::now();
+                    pings.push_back(None);
+                }
+            }
+            r = sock.read_buf(&mut buf) => {
+                let received = Instant::now();
+                match r {
+                    Ok(0) | Err(_) => {
+                        fail(&mut pending, &mut pings, &|n| Error::Closed { addr: addr.clone(), pending: n });
+                        return;
+                    }
+                    Ok(_) => {}
+                }
+                loop {
+                    let (frame, used) = match zkproto::split_frame(&buf, zkproto::DEFAULT_MAX_FRAME) {
+                        Ok(Some((f, used))) => (f.to_vec(), used),
+                        Ok(None) => break,
+                        Err(source) => {
+                            let e = Error::Proto { addr: addr.clone(), source };
+                            let msg = e.to_string();
+                            fail(&mut pending, &mut pings, &|_| Error::Config(msg.clone()));
+                            return;
+                        }
+                    };
+                    buf.drain(..used);
+                    let Ok(header) = ReplyFrame::peek_header(&frame) else { continue };
+                    match header.xid {
+                        xid::NOTIFICATION => {
+                            if let Ok(ev) = ReplyFrame::decode(&frame, None) {
+                                if let Response::Notification(WatcherEvent { event_type, path, .. }) = ev.body {
+                                    let _ = notify.send(Notification { event_type: EventType(event_type), path: path.to_string(), zxid: header.zxid, received });
+                                }
+                            }
+                        }
+                        xid::PING => {
+                            if let Some(Some(w)) = pings.pop_front() {
+                                let _ = w.reply.send(Ok(Reply { header, op: w.op, frame, sent: w.sent, received }));
+                            }
+                        }
+                        x => {
+                            if let Some(w) = pending.remove(&x) {
+                                let _ = w.reply.send(Ok(Reply { header, op: w.op, frame, sent: w.sent, received }));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,762 @@
+//! The phases of a run, in order, each bounded in operations and time.
+
+use std::time::{Duration, Instant};
+
+use zkproto::{
+    perms, Acl, AddWatchMode, CreateRequest, DeleteRequest, ErrorCode, EventType, PathRequest,
+    PathWatchRequest, Request, Response, SetDataRequest,
+};
+
+use crate::client::{Client, ConnectOptions};
+use crate::discover::{self, Servers};
+use crate::error::{Error, Result};
+use crate::hist::Hist;
+use crate::results::*;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub servers: Servers,
+    pub session_timeout_ms: i32,
+    /// Closed-loop samples per server for reads and writes (after warm-up).
+    pub ops: usize,
+    pub warmup: usize,
+    /// Writes per writer in the watch fan-out and visibility phases.
+    pub rounds: usize,
+    /// Bound on any single request or wait.
+    pub op_timeout: Duration,
+    pub value_size: usize,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            servers: Servers {
+                addrs: vec!["127.0.0.1:2181".into()],
+                chroot: None,
+            },
+            session_timeout_ms: 10_000,
+            ops: 200,
+            warmup: 20,
+            rounds: 10,
+            op_timeout: Duration::from_secs(5),
+            value_size: 100,
+            labels: Default::default(),
+        }
+    }
+}
+
+/// Reports progress: phase name and a short note.
+pub trait Progress {
+    fn phase(&self, name: &str);
+}
+
+impl Progress for () {
+    fn phase(&self, _: &str) {}
+}
+
+fn acl() -> Vec<Acl<'static>> {
+    vec![Acl::world_anyone(perms::ALL)]
+}
+
+struct Run<'a> {
+    cfg: &'a Config,
+    root: String,
+    clients: Vec<Option<Client>>,
+    out: RunResult,
+}
+
+async fn within<T>(
+    t: Duration,
+    what: &str,
+    addr: &str,
+    f: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(t, f)
+        .await
+        .map_err(|_| Error::Timeout {
+            addr: addr.into(),
+            what: what.into(),
+            after: t,
+        })?
+}
+
+impl Run<'_> {
+    fn base(&self) -> String {
+        self.cfg.servers.chroot.clone().unwrap_or_default()
+    }
+
+    async fn phase<F>(&mut self, name: &str, progress: &dyn Progress, f: F) -> bool
+    where
+        F: for<'r> FnOnce(
+            &'r mut Self,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + 'r>>,
+    {
+        progress.phase(name);
+        let t = Instant::now();
+        let r = f(self).await;
+        let ok = r.is_ok();
+        self.out.phases.push(PhaseResult {
+            name: name.to_string(),
+            ok,
+            elapsed_ms: t.elapsed().as_millis() as u64,
+            error: r.err().map(|e| e.to_string()),
+        });
+        ok
+    }
+
+    fn client(&mut self, i: usize) -> Result<&mut Client> {
+        let addr = self.cfg.servers.addrs[i].clone();
+        self.clients[i]
+            .as_mut()
+            .ok_or(Error::Closed { addr, pending: 0 })
+    }
+
+    async fn discover(&mut self) -> Result<()> {
+        let t = self.cfg.op_timeout;
+        let handles: Vec<_> = self
+            .cfg
+            .servers
+            .addrs
+            .iter()
+            .cloned()
+            .map(|a| tokio::spawn(async move { discover::probe(&a, t).await }))
+            .collect();
+        for h in handles {
+            let info = h.await.map_err(|e| Error::Config(e.to_string()))?;
+            self.out.servers.push(ServerResult {
+                info,
+                ..Default::default()
+            });
+        }
+        let down: Vec<String> = self
+            .out
+            .servers
+            .iter()
+            .filter(|s| {
+                !s.info.reachable
+                    || s.info.mode.is_none()
+                    || s.info.mode.as_deref() == Some("not serving")
+            })
+            .map(|s| {
+                format!(
+                    "{} ({})",
+                    s.info.addr,
+                    s.info.error.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        let total = self.out.servers.len();
+        if total > 1 && down.len() * 2 >= total {
+            // A leader may still claim the role for syncLimit ticks after
+            // losing its followers; a majority not serving is decisive.
+            return Err(Error::Config(format!(
+                "no quorum: {} of {total} servers not serving: {}",
+                down.len(),
+                down.join(", ")
+            )));
+        }
+        let leaders = self
+            .out
+            .servers
+            .iter()
+            .filter(|s| s.info.is_leader())
+            .count();
+        if leaders != 1 {
+            return Err(Error::Config(format!(
+                "expected exactly one leader, found {leaders}{}",
+                if down.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not serving: {}", down.join(", "))
+                }
+            )));
+        }
+        if !down.is_empty() {
+            return Err(Error::Config(format!("not serving: {}", down.join(", "))));
+        }
+        Ok(())
+    }
+
+    async fn sessions(&mut self) -> Result<()> {
+        let opts = ConnectOptions {
+            timeout_ms: self.cfg.session_timeout_ms,
+            connect_timeout: self.cfg.op_timeout,
+            ..Default::default()
+        };
+        for (i, addr) in self.cfg.servers.addrs.clone().iter().enumerate() {
+            let c = Client::connect(addr, &opts).await?;
+            let h = c.handshake.clone();
+            let mut s = SessionResult {
+                session_id: format!("{:#x}", h.session_id),
+                tcp_connect_us: h.tcp_connect.as_micros() as u64,
+                handshake_us: h.handshake.as_micros() as u64,
+                requested_timeout_ms: self.cfg.session_timeout_ms,
+                negotiated_timeout_ms: h.timeout_ms,
+                ..Default::default()
+            };
+            // The server clamps a requested timeout into [min, max]; ask for
+            // the extremes to learn both (and from min, usually 2 × tickTime).
+            for (ask, slot) in [(1, 0), (2_000_000_000, 1)] {
+                let probe = ConnectOptions {
+                    timeout_ms: ask,
+                    auto_ping: false,
+                    ..opts.clone()
+                };
+                if let Ok(p) = Client::connect(addr, &probe).await {
+                    if slot == 0 {
+                        s.min_session_timeout_ms = Some(p.handshake.timeout_ms);
+                    } else {
+                        s.max_session_timeout_ms = Some(p.handshake.timeout_ms);
+                    }
+                    let _ = within(self.cfg.op_timeout, "closeSession", addr, p.close()).await;
+                }
+            }
+            self.out.servers[i].session = Some(s);
+            self.clients[i] = Some(c);
+        }
+        Ok(())
+    }
+
+    async fn make_root(&mut self) -> Result<()> {
+        let t = self.cfg.op_timeout;
+        let base = self.base();
+        let root = self.root.clone();
+        let addr = self.cfg.servers.addrs[0].clone();
+        let c = self.client(0)?;
+        if !base.is_empty() {
+            let r = within(
+                t,
+                "exists",
+                &addr,
+                c.call(&Request::Exists(PathWatchRequest {
+                    path: &base,
+                    watch: false,
+                })),
+            )
+            .await?;
+            if r.err() == ErrorCode::NO_NODE {
+                return Err(Error::Config(format!("chroot {base} does not exist")));
+            }
+        }
+        let parent = format!("{base}/zksmoketest");
+        let r = within(
+            t,
+            "create",
+            &addr,
+            c.call(&Request::Create(CreateRequest {
+                path: &parent,
+                data: None,
+                acl: acl(),
+                flags: 0,
+            })),
+        )
+        .await?;
+        if !r.err().is_ok() && r.err() != ErrorCode::NODE_EXISTS {
+            return Err(Error::Keeper {
+                addr,
+                op: "create".into(),
+                path: parent,
+                code: r.err(),
+            });
+        }
+        within(
+            t,
+            "create",
+            &addr,
+            c.ok(&Request::Create(CreateRequest {
+                path: &root,
+                data: None,
+                acl: acl(),
+                flags: 0,
+            })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn closed_loop(&mut self, i: usize, n: usize, req: &Request<'_>) -> Result<Hist> {
+        let t = self.cfg.op_timeout;
+        let addr = self.cfg.servers.addrs[i].clone();
+        let warmup = self.cfg.warmup;
+        let c = self.client(i)?;
+        let mut h = Hist::default();
+        for k in 0..warmup + n {
+            let r = within(
+                t,
+                req.op().map(|o| o.name()).unwrap_or("?"),
+                &addr,
+                c.ok(req),
+            )
+            .await?;
+            if k >= warmup {
+                h.record(r.rtt());
+            }
+        }
+        Ok(h)
+    }
+
+    async fn reads(&mut self) -> Result<()> {
+        let root = self.root.clone();
+        for i in 0..self.clients.len() {
+            let h = self
+                .closed_loop(
+                    i,
+                    self.cfg.ops,
+                    &Request::Exists(PathWatchRequest {
+                        path: &root,
+                        watch: false,
+                    }),
+                )
+                .await?;
+            self.out.servers[i].read = Some(h.summary());
+        }
+        Ok(())
+    }
+
+    async fn syncs(&mut self) -> Result<()> {
+        let root = self.root.clone();
+        let n = (self.cfg.ops / 4).max(20);
+        for i in 0..self.clients.len() {
+            let h = self
+                .closed_loop(i, n, &Request::Sync(PathRequest { path: &root }))
+                .await?;
+            self.out.servers[i].sync = Some(h.summary());
+        }
+        Ok(())
+    }
+
+    async fn writes(&mut self) -> Result<()> {
+        let t = self.cfg.op_timeout;
+        let value = vec![b'z'; self.cfg.value_size];
+        for i in 0..self.clients.len() {
+            let addr = self.cfg.servers.addrs[i].clone();
+            let own = format!("{}/s{i}", self.root);
+            self.client(i)?
+                .ok(&Request::Create(CreateRequest {
+                    path: &own,
+                    data: Some(&value),
+                    acl: acl(),
+                    flags: 0,
+                }))
+                .await?;
+            let h = self
+                .closed_loop(
+                    i,
+                    self.cfg.ops,
+                    &Request::SetData(SetDataRequest {
+                        path: &own,
+                        data: Some(&value),
+                        version: -1,
+                    }),
+                )
+                .await?;
+            self.out.servers[i].write = Some(h.summary());
+            let (mut hc, mut hd) = (Hist::default(), Hist::default());
+            let pairs = (self.cfg.ops / 4).max(10);
+            let c = self.client(i)?;
+            for k in 0..pairs {
+                let p = format!("{own}-e{k}");
+                let r = within(
+                    t,
+                    "create",
+                    &addr,
+                    c.ok(&Request::Create(CreateRequest {
+                        path: &p,
+                        data: Some(&value),
+                        acl: acl(),
+                        flags: 1,
+                    })),
+                )
+                .await?;
+                hc.record(r.rtt());
+                let r = within(
+                    t,
+                    "delete",
+                    &addr,
+                    c.ok(&Request::Delete(DeleteRequest {
+                        path: &p,
+                        version: -1,
+                    })),
+                )
+                .await?;
+                hd.record(r.rtt());
+            }
+            self.out.servers[i].create = Some(hc.summary());
+            self.out.servers[i].delete = Some(hd.summary());
+        }
+        Ok(())
+    }
+
+    async fn watches(&mut self) -> Result<()> {
+        let t = self.cfg.op_timeout;
+        let n = self.clients.len();
+        let node = format!("{}/w", self.root);
+        self.client(0)?
+            .ok(&Request::Create(CreateRequest {
+                path: &node,
+                data: None,
+                acl: acl(),
+                flags: 0,
+            }))
+            .await?;
+        // Persistent watches (3.6+) see every write; older servers fall back
+        // to one-shot watches re-armed before each write.
+        let mut persistent = true;
+        for j in 0..n {
+            let r = self
+                .client(j)?
+                .call(&Request::AddWatch(zkproto::AddWatchRequest {
+                    path: &node,
+                    mode: AddWatchMode::PERSISTENT.0,
+                }))
+                .await?;
+            if !r.err().is_ok() {
+                persistent = false;
+            }
+        }
+        let mut matrix: Vec<Vec<Hist>> = (0..n)
+            .map(|_| (0..n).map(|_| Hist::default()).collect())
+            .collect();
+        let mut check = WatchCheck {
+            in_order: true,
+            zxid_in_notifications: true,
+            ..Default::default()
+        };
+        let mut last_zxid = vec![i64::MIN; n];
+        for (w, row) in matrix.iter_mut().enumerate() {
+            for round in 0..self.cfg.rounds {
+                if !persistent {
+                    for j in 0..n {
+                        self.client(j)?
+                            .ok(&Request::Exists(PathWatchRequest {
+                                path: &node,
+                                watch: true,
+                            }))
+                            .await?;
+                    }
+                }
+                let data = format!("{w}-{round}");
+                let sent = Instant::now();
+                self.client(w)?
+                    .ok(&Request::SetData(SetDataRequest {
+                        path: &node,
+                        data: Some(data.as_bytes()),
+                        version: -1,
+                    }))
+                    .await?;
+                check.writes += 1;
+                check.expected += n as u64;
+                for j in 0..n {
+                    let addr = self.cfg.servers.addrs[j].clone();
+                    let c = self.client(j)?;
+                    let Some(ev) = c.next_notification(t).await else {
+                        return Err(Error::Timeout {
+                            addr,
+                            what: format!("watch notification for write {w}-{round}"),
+                            after: t,
+                        });
+                    };
+                    if ev.event_type != EventType::NODE_DATA_CHANGED || ev.path != node {
+                        return Err(Error::Config(format!(
+                            "{addr}: unexpected notification {} {}",
+                            ev.event_type, ev.path
+                        )));
+                    }
+                    check.received += 1;
+                    if ev.zxid < 0 {
+                        check.zxid_in_notifications = false;
+                    } else if ev.zxid <= last_zxid[j] {
+                        check.in_order = false;
+                    }
+                    last_zxid[j] = ev.zxid;
+                    row[j].record(ev.received.saturating_duration_since(sent));
+                }
+            }
+        }
+        self.out.watch_matrix = matrix
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|h| (!h.is_empty()).then(|| h.summary()))
+                    .collect()
+            })
+            .collect();
+        self.out.watch_check = Some(check);
+        Ok(())
+    }
+
+    async fn visibility(&mut self) -> Result<()> {
+        let t = self.cfg.op_timeout;
+        let n = self.clients.len();
+        let leader = self
+            .out
+            .servers
+            .iter()
+            .position(|s| s.info.is_leader())
+            .unwrap_or(0);
+        let node = format!("{}/v", self.root);
+        self.client(leader)?
+            .ok(&Request::Create(CreateRequest {
+                path: &node,
+                data: None,
+                acl: acl(),
+                flags: 0,
+            }))
+            .await?;
+        let mut lag: Vec<Hist> = (0..n).map(|_| Hist::default()).collect();
+        for round in 0..self.cfg.rounds {
+            let data = format!("v{round}");
+            let sent = Instant::now();
+            self.client(leader)?
+                .ok(&Request::SetData(SetDataRequest {
+                    path: &node,
+                    data: Some(data.as_bytes()),
+                    version: -1,
+                }))
+                .await?;
+            for (j, slot) in lag.iter_mut().enumerate() {
+                if j == leader {
+                    continue;
+                }
+                let addr = self.cfg.servers.addrs[j].clone();
+                let c = self.clients[j].as_mut().ok_or(Error::Closed {
+                    addr: addr.clone(),
+                    pending: 0,
+                })?;
+                loop {
+                    let r = c
+                        .ok(&Request::GetData(PathWatchRequest {
+                            path: &node,
+                            watch: false,
+                        }))
+                        .await?;
+                    if let Ok(Response::GetData(g)) = r.body() {
+                        if g.data == Some(data.as_bytes()) {
+                            slot.record(r.received.saturating_duration_since(sent));
+                            break;
+                        }
+                    }
+                    if sent.elapsed() > t {
+                        return Err(Error::Timeout {
+                            addr,
+                            what: format!("write {data} to become visible"),
+                            after: t,
+                        });
+                    }
+                }
+            }
+        }
+        self.out.visibility_lag = lag
+            .iter()
+            .map(|h| (!h.is_empty()).then(|| h.summary()))
+            .collect();
+        Ok(())
+    }
+
+    async fn ephemerals(&mut self) -> Result<()> {
+        let t = self.cfg.op_timeout;
+        let n = self.clients.len();
+        let opts = ConnectOptions {
+            timeout_ms: self.cfg.session_timeout_ms,
+            connect_timeout: t,
+            ..Default::default()
+        };
+        for a in 0..n {
+            let addr = self.cfg.servers.addrs[a].clone();
+            let node = format!("{}/x{a}", self.root);
+            let mut closer = Client::connect(&addr, &opts).await?;
+            within(
+                t,
+                "create",
+                &addr,
+                closer.ok(&Request::Create(CreateRequest {
+                    path: &node,
+                    data: None,
+                    acl: acl(),
+                    flags: 1,
+                })),
+            )
+            .await?;
+            for b in (0..n).filter(|b| *b != a) {
+                // The create went through server a; catch b up before arming.
+                let c = self.client(b)?;
+                c.ok(&Request::Sync(PathRequest { path: &node })).await?;
+                c.ok(&Request::Exists(PathWatchRequest {
+                    path: &node,
+                    watch: true,
+                }))
+                .await?;
+            }
+            let sent = Instant::now();
+            within(t, "closeSession", &addr, closer.close()).await?;
+            for b in (0..n).filter(|b| *b != a) {
+                let baddr = self.cfg.servers.addrs[b].clone();
+                let ev = self.client(b)?.next_notification(t).await;
+                let latency = ev
+                    .filter(|e| e.event_type == EventType::NODE_DELETED && e.path == node)
+                    .map(|e| e.received.saturating_duration_since(sent));
+                if latency.is_none() {
+                    return Err(Error::Timeout {
+                        addr: baddr,
+                        what: format!("NodeDeleted for {node}"),
+                        after: t,
+                    });
+                }
+                self.out.ephemeral_cleanup.push(EphemeralCleanup {
+                    closer: a,
+                    observer: b,
+                    latency_us: latency.map(|l| l.as_micros() as u64),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the run root and everything under it, then checks it is gone.
+    async fn cleanup(&mut self) -> Result<()> {
+        let Some(i) = self.clients.iter().position(Option::is_some) else {
+            return Ok(());
+        };
+        let t = self.cfg.op_timeout;
+        let addr = self.cfg.servers.addrs[i].clone();
+        let root = self.root.clone();
+        let parent = format!("{}/zksmoketest", self.base());
+        let c = self.client(i)?;
+        let r = within(
+            t,
+            "getChildren",
+            &addr,
+            c.call(&Request::GetChildren(PathWatchRequest {
+                path: &root,
+                watch: false,
+            })),
+        )
+        .await?;
+        if r.err() == ErrorCode::NO_NODE {
+            return Ok(());
+        }
+        let children: Vec<String> = match r.body() {
+            Ok(Response::GetChildren(g)) => g.children.iter().map(|s| s.to_string()).collect(),
+            _ => vec![],
+        };
+        for ch in children {
+            let p = format!("{root}/{ch}");
+            let r = within(
+                t,
+                "delete",
+                &addr,
+                c.call(&Request::Delete(DeleteRequest {
+                    path: &p,
+                    version: -1,
+                })),
+            )
+            .await?;
+            if !r.err().is_ok() && r.err() != ErrorCode::NO_NODE {
+                return Err(Error::Keeper {
+                    addr,
+                    op: "delete".into(),
+                    path: p,
+                    code: r.err(),
+                });
+            }
+        }
+        within(
+            t,
+            "delete",
+            &addr,
+            c.ok(&Request::Delete(DeleteRequest {
+                path: &root,
+                version: -1,
+            })),
+        )
+        .await?;
+        // Tidy the shared parent if this was the last run using it.
+        let _ = within(
+            t,
+            "delete",
+            &addr,
+            c.call(&Request::Delete(DeleteRequest {
+                path: &parent,
+                version: -1,
+            })),
+        )
+        .await;
+        let r = within(
+            t,
+            "exists",
+            &addr,
+            c.call(&Request::Exists(PathWatchRequest {
+                path: &root,
+                watch: false,
+            })),
+        )
+        .await?;
+        if r.err() != ErrorCode::NO_NODE {
+            return Err(Error::Config(format!("{root} still exists after cleanup")));
+        }
+        for c in self.clients.iter_mut() {
+            if let Some(c) = c.take() {
+                let addr = c.addr().to_string();
+                let _ = within(t, "closeSession", &addr, c.close()).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The unique root of one run: `/zksmoketest/<host>-<pid>-<random>`.
+pub fn run_root(base: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    format!(
+        "{base}/zksmoketest/{host}-{}-{nanos:08x}",
+        std::process::id()
+    )
+}
+
+/// Runs every phase; a failed phase stops the ones that depend on it, and
+/// cleanup always runs.
+pub async fn run(cfg: &Config, progress: &dyn Progress) -> RunResult {
+    let base = cfg.servers.chroot.clone().unwrap_or_default();
+    let mut r = Run {
+        cfg,
+        root: run_root(&base),
+        clients: cfg.servers.addrs.iter().map(|_| None).collect(),
+        out: RunResult {
+            schema_version: SCHEMA_VERSION,
+            tool: format!("zksmoketest {}", env!("CARGO_PKG_VERSION")),
+            labels: cfg.labels.clone(),
+            started: zkproto::event::rfc3339_micros(std::time::SystemTime::now()),
+            ..Default::default()
+        },
+    };
+    r.out.run_root = r.root.clone();
+    let ok = r
+        .phase("discover", progress, |r| Box::pin(r.discover()))
+        .await
+        && r.phase("sessions", progress, |r| Box::pin(r.sessions()))
+            .await
+        && r.phase("root", progress, |r| Box::pin(r.make_root())).await;
+    if ok {
+        let _ = r.phase("read", progress, |r| Box::pin(r.reads())).await
+            && r.phase("sync", progress, |r| Box::pin(r.syncs())).await
+            && r.phase("write", progress, |r| Box::pin(r.writes())).await
+            && r.phase("watch", progress, |r| Box::pin(r.watches())).await
+            && r.phase("visibility", progress, |r| Box::pin(r.visibility()))
+                .await
+            && r.phase("ephemeral", progress, |r| Box::pin(r.ephemerals()))
+                .await;
+    }
+    if r.out.phases.iter().any(|p| p.name == "root" && p.ok) {
+        r.phase("cleanup", progress, |r| Box::pin(r.cleanup()))
+            .await;
+    }
+    r.out
+}
