@@ -2,6 +2,7 @@
 //! fixtures/MANIFEST.md): every frame decodes, re-encodes to the same bytes,
 //! and the decoded tallies match what the workload driver says it did.
 
+mod expected;
 mod support;
 
 use std::collections::BTreeMap;
@@ -164,18 +165,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn expected() -> serde_json::Map<String, Value> {
-    let text = std::fs::read_to_string(fixtures().join("expected.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn counts(v: Option<&Value>) -> BTreeMap<i32, u64> {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.parse().unwrap(), v.as_u64().unwrap()))
-                .collect()
-        })
-        .unwrap_or_default()
+    expected::load(&fixtures())
 }
 
 fn check_file(name: &str, exp: &Value) {
@@ -184,84 +174,18 @@ fn check_file(name: &str, exp: &Value) {
         t.frames > 0 || !t.fourlw.is_empty(),
         "{name}: nothing decoded"
     );
-    let exact = |key: &str, got: &BTreeMap<i32, u64>| {
-        if let Some(v) = exp.get(key) {
-            assert_eq!(got, &counts(Some(v)), "{name}: {key}");
-        }
+    let observed = expected::Observed {
+        requests: t.requests,
+        errors: t.errors,
+        notifications: t.notifications,
+        pings: t.pings,
+        connects: t.connect_request_lengths.len() as u64,
+        fourlw: t.fourlw,
+        connect_request_lengths: Some(t.connect_request_lengths),
+        connect_response_lengths: Some(t.connect_response_lengths),
+        multis: Some(t.multis),
     };
-    let at_least = |key: &str, got: &BTreeMap<i32, u64>| {
-        for (k, min) in counts(exp.get(key)) {
-            let have = got.get(&k).copied().unwrap_or(0);
-            assert!(have >= min, "{name}: {key} {k}: {have} < {min}");
-        }
-    };
-    // Opcodes only bounded from below are excluded from the exact comparison.
-    let lower = counts(exp.get("min_requests_by_opcode"));
-    let exact_requests: BTreeMap<i32, u64> = t
-        .requests
-        .iter()
-        .filter(|(k, _)| !lower.contains_key(k))
-        .map(|(k, v)| (*k, *v))
-        .collect();
-    exact("requests_by_opcode", &exact_requests);
-    at_least("min_requests_by_opcode", &t.requests);
-    let lower_err = counts(exp.get("min_errors"));
-    let exact_errors: BTreeMap<i32, u64> = t
-        .errors
-        .iter()
-        .filter(|(k, _)| !lower_err.contains_key(k))
-        .map(|(k, v)| (*k, *v))
-        .collect();
-    exact("errors", &exact_errors);
-    at_least("min_errors", &t.errors);
-    if let Some(n) = exp.get("notifications").and_then(Value::as_u64) {
-        assert_eq!(t.notifications, n, "{name}: notifications");
-    }
-    if let Some(n) = exp.get("min_notifications").and_then(Value::as_u64) {
-        assert!(
-            t.notifications >= n,
-            "{name}: notifications {} < {n}",
-            t.notifications
-        );
-    }
-    if let Some(n) = exp.get("min_pings").and_then(Value::as_u64) {
-        assert!(t.pings >= n, "{name}: pings {} < {n}", t.pings);
-    }
-    if let Some(n) = exp.get("connect_requests").and_then(Value::as_u64) {
-        assert_eq!(
-            t.connect_request_lengths.len() as u64,
-            n,
-            "{name}: connects"
-        );
-    }
-    let lens = |key: &str, got: &Vec<usize>| {
-        if let Some(v) = exp.get(key) {
-            let mut want: Vec<usize> = serde_json::from_value(v.clone()).unwrap();
-            let mut got = got.clone();
-            want.sort();
-            got.sort();
-            assert_eq!(got, want, "{name}: {key}");
-        }
-    };
-    lens("connect_request_lengths", &t.connect_request_lengths);
-    lens("connect_response_lengths", &t.connect_response_lengths);
-    if let Some(v) = exp.get("multi") {
-        let want: Vec<(Vec<i32>, Vec<i32>)> = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| {
-                let ops = serde_json::from_value(m["ops"].clone()).unwrap();
-                let results = serde_json::from_value(m["results"].clone()).unwrap();
-                (ops, results)
-            })
-            .collect();
-        assert_eq!(t.multis, want, "{name}: multi");
-    }
-    if let Some(v) = exp.get("fourlw") {
-        let want: Vec<String> = serde_json::from_value(v.clone()).unwrap();
-        assert_eq!(t.fourlw, want, "{name}: four-letter words");
-    }
+    expected::check(name, exp, &observed);
 }
 
 #[test]
