@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -99,7 +99,8 @@ pub fn servers_from_config(text: &str) -> Result<Servers> {
 }
 
 /// What `srvr` (and friends, when allowed) said about one server.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ServerInfo {
     pub addr: String,
     pub tcp_connect_us: Option<u64>,

@@ -37,6 +37,16 @@ pub enum Error {
     BadServers(String, String),
     #[error("{0}")]
     Config(String),
+    #[error("{path}: {source}")]
+    Output {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {why}")]
+    Input { path: String, why: String },
+    #[error("drawing {chart}: {why}")]
+    Chart { chart: String, why: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -40,6 +40,29 @@ impl Hist {
         let _ = self.0.add(&other.0);
     }
 
+    pub fn mean_us(&self) -> f64 {
+        self.0.mean()
+    }
+
+    /// The CDF as (latency µs, fraction at or below), one point per
+    /// recorded bucket: enough for a chart, exact to the histogram's precision.
+    pub fn cdf(&self) -> Vec<(u64, f64)> {
+        let total = self.0.len().max(1) as f64;
+        self.0
+            .iter_recorded()
+            .map(|v| {
+                (
+                    self.0.highest_equivalent(v.value_iterated_to()),
+                    v.count_since_last_iteration() as f64,
+                )
+            })
+            .scan(0.0, |seen, (us, n)| {
+                *seen += n;
+                Some((us, *seen / total))
+            })
+            .collect()
+    }
+
     pub fn summary(&self) -> Summary {
         let mut buf = Vec::new();
         V2Serializer::new()
@@ -86,6 +109,20 @@ impl Summary {
     }
 }
 
+/// Merges summaries through their histograms (lossless, unlike averaging
+/// percentiles); None when there is nothing, or a histogram does not decode.
+pub fn merge_all<'a>(parts: impl IntoIterator<Item = &'a Summary>) -> Option<Summary> {
+    let mut out: Option<Hist> = None;
+    for s in parts {
+        let h = s.to_hist()?;
+        match &mut out {
+            Some(o) => o.merge(&h),
+            None => out = Some(h),
+        }
+    }
+    out.map(|h| h.summary())
+}
+
 pub fn ms(us: u64) -> String {
     if us >= 10_000 {
         format!("{:.0}ms", us as f64 / 1000.0)
@@ -114,5 +151,12 @@ mod tests {
         merged.merge(&h);
         assert_eq!(merged.len(), 200);
         assert_eq!(merged.summary().max_us, s.max_us);
+        let all = merge_all([&s, &s, &s]).unwrap();
+        assert_eq!(all.count, 300);
+        assert_eq!(all.p50_us, s.p50_us);
+        let cdf = h.cdf();
+        assert_eq!(cdf.len(), 100);
+        assert!((cdf[49].1 - 0.5).abs() < 1e-9 && (cdf[99].1 - 1.0).abs() < 1e-9);
+        assert!((49_900..=50_100).contains(&cdf[49].0), "{:?}", cdf[49]);
     }
 }

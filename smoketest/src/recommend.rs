@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::results::RunResult;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Recommendation {
     pub setting: String,
     /// The recommended minimum (or the advice, for non-numeric settings).
@@ -50,22 +50,43 @@ pub fn far_member(r: &RunResult) -> Option<(usize, u64, u64)> {
         .map(|(i, v)| (i, v, median))
 }
 
-pub fn recommend(r: &RunResult) -> Vec<Recommendation> {
-    let mut out = Vec::new();
-    let leader = r.servers.iter().position(|s| s.info.is_leader());
-    let conf = r.servers.iter().find_map(|s| s.info.conf.clone());
-    let conf_u64 = |k: &str| {
-        conf.as_ref()
-            .and_then(|c| c.get(k))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
+fn conf_u64(r: &RunResult, key: &str) -> Option<u64> {
+    r.servers
+        .iter()
+        .find_map(|s| s.info.conf.as_ref())
+        .and_then(|c| c.get(key))
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// tickTime: from `conf`, else half the smallest session timeout granted
+/// (the default minSessionTimeout is 2 ticks).
+pub fn tick_ms(r: &RunResult) -> Option<u64> {
     let min_timeout = r
         .servers
         .iter()
         .filter_map(|s| s.session.as_ref()?.min_session_timeout_ms)
         .min();
-    // tickTime: from conf, else the usual min session timeout of 2 ticks.
-    let tick_ms = conf_u64("tickTime").or_else(|| min_timeout.map(|m| (m / 2).max(1) as u64));
+    conf_u64(r, "tickTime").or_else(|| min_timeout.map(|m| (m / 2).max(1) as u64))
+}
+
+/// The recommended client session timeout, ms, when there is one.
+pub fn client_session_timeout_ms(r: &RunResult) -> Option<u64> {
+    recommend(r)
+        .into_iter()
+        .find(|x| x.setting == CLIENT_SESSION_TIMEOUT)?
+        .recommended
+        .strip_suffix("ms")?
+        .parse()
+        .ok()
+}
+
+pub const CLIENT_SESSION_TIMEOUT: &str = "client session timeout";
+
+pub fn recommend(r: &RunResult) -> Vec<Recommendation> {
+    let mut out = Vec::new();
+    let leader = r.servers.iter().position(|s| s.info.is_leader());
+    let conf_u64 = |k: &str| conf_u64(r, k);
+    let tick_ms = tick_ms(r);
 
     // Followers pay an extra round trip to the leader on sync: the difference
     // from their plain read RTT estimates the inter-server RTT.
@@ -97,6 +118,12 @@ pub fn recommend(r: &RunResult) -> Vec<Recommendation> {
         .servers
         .iter()
         .filter_map(|s| Some(s.session.as_ref()?.handshake_us))
+        .max();
+    // With --herd, a reconnect is measured as after a blip: many at once.
+    let herd_p99 = r
+        .servers
+        .iter()
+        .filter_map(|s| Some(s.herd.as_ref()?.connect.as_ref()?.p99_us))
         .max();
 
     let rec_tick = inter_p99.map(|p| ceil_to((2 * p).div_ceil(1000), 100).max(2000));
@@ -142,7 +169,8 @@ pub fn recommend(r: &RunResult) -> Vec<Recommendation> {
         });
     }
     if let (Some(h), Some(p)) = (handshake_max, read_p999) {
-        let need_ms = [2 * tick_for_limits * 1000, 3 * h, 3 * p]
+        let reconnect = h.max(herd_p99.unwrap_or(0));
+        let need_ms = [2 * tick_for_limits * 1000, 3 * reconnect, 3 * p]
             .into_iter()
             .max()
             .unwrap_or(0)
@@ -170,8 +198,11 @@ pub fn recommend(r: &RunResult) -> Vec<Recommendation> {
         if let Some(m) = max_allowed {
             inputs.insert("maxSessionTimeout".into(), format!("{m}ms"));
         }
+        if let Some(hp) = herd_p99 {
+            inputs.insert("3 x p99 herd connect".into(), ms(3 * hp));
+        }
         out.push(Recommendation {
-            setting: "client session timeout".into(),
+            setting: CLIENT_SESSION_TIMEOUT.into(),
             recommended: format!("{rec}ms"),
             current: negotiated.map(|v| format!("{v}ms (negotiated)")),
             ok: negotiated.map(|n| n as u64 >= rec),
@@ -204,4 +235,43 @@ pub fn recommend(r: &RunResult) -> Vec<Recommendation> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hist::Hist;
+    use crate::results::{HerdResult, ServerResult, SessionResult};
+    use std::time::Duration;
+
+    fn summary(d: Duration) -> crate::hist::Summary {
+        let mut h = Hist::default();
+        h.record(d);
+        h.summary()
+    }
+
+    #[test]
+    fn a_slow_herd_raises_the_session_timeout() {
+        let server = ServerResult {
+            session: Some(SessionResult {
+                handshake_us: 1_000,
+                min_session_timeout_ms: Some(4_000),
+                ..Default::default()
+            }),
+            read: Some(summary(Duration::from_millis(1))),
+            ..Default::default()
+        };
+        let mut r = RunResult {
+            servers: vec![server],
+            ..Default::default()
+        };
+        assert_eq!(tick_ms(&r), Some(2_000));
+        assert_eq!(client_session_timeout_ms(&r), Some(4_000));
+        r.servers[0].herd = Some(HerdResult {
+            connect: Some(summary(Duration::from_millis(2_900))),
+            ..Default::default()
+        });
+        // 3 × 2.9 s, rounded up to a second.
+        assert_eq!(client_session_timeout_ms(&r), Some(9_000));
+    }
 }

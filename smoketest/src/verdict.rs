@@ -2,7 +2,7 @@
 //! the exit code: 0 pass, 1 a threshold failed, 2 the ensemble is broken,
 //! 3 usage (decided by the binary).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::hist::Summary;
 use crate::results::RunResult;
@@ -12,7 +12,7 @@ pub const EXIT_THRESHOLD: i32 = 1;
 pub const EXIT_BROKEN: i32 = 2;
 pub const EXIT_USAGE: i32 = 3;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Status {
     #[serde(rename = "PASS")]
     Pass,
@@ -22,7 +22,7 @@ pub enum Status {
     Fail,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
     pub name: String,
     pub status: Status,
@@ -53,7 +53,7 @@ pub fn parse_threshold(s: &str) -> Result<Threshold, String> {
         .trim()
         .split_once('.')
         .ok_or_else(|| format!("{s:?}: expected METRIC.STAT, e.g. write.p99"))?;
-    const METRICS: [&str; 9] = [
+    const METRICS: [&str; 12] = [
         "read",
         "sync",
         "write",
@@ -63,6 +63,9 @@ pub fn parse_threshold(s: &str) -> Result<Threshold, String> {
         "visibility",
         "handshake",
         "ephemeral",
+        "herd",
+        "soak",
+        "expiry",
     ];
     if !METRICS.contains(&metric) {
         return Err(format!(
@@ -140,6 +143,13 @@ pub fn worst(r: &RunResult, metric: &str, st: &str) -> Option<u64> {
             .iter()
             .filter_map(|e| e.latency_us)
             .max(),
+        "herd" => per_server(&|s| s.herd.as_ref()?.connect.as_ref()),
+        "soak" => per_server(&|s| s.soak.as_ref()?.ping.as_ref()),
+        "expiry" => r
+            .servers
+            .iter()
+            .filter_map(|s| Some(s.expiry.as_ref()?.expired_after_ms? * 1000))
+            .max(),
         _ => None,
     }
 }
@@ -159,6 +169,85 @@ pub fn zxid_spread(r: &RunResult) -> Option<(usize, u64)> {
         .collect();
     let spread = counters.iter().max()? - counters.iter().min()?;
     Some((epochs.len(), spread as u64))
+}
+
+/// Slack beyond ZooKeeper's own rounding before a late expiry is flagged.
+pub const EXPIRY_SLACK_MS: u64 = 1000;
+
+/// Herd, expiry and soak findings; true when one means the ensemble is
+/// broken for clients (a session expired or outlived its timeout by far).
+fn extra_checks(r: &RunResult, checks: &mut Vec<Check>) -> bool {
+    let mut broken = false;
+    for s in &r.servers {
+        let addr = &s.info.addr;
+        if let Some(h) = &s.herd {
+            checks.push(Check {
+                name: format!("herd {addr}"),
+                status: if h.failed == 0 {
+                    Status::Pass
+                } else {
+                    Status::Warn
+                },
+                detail: format!(
+                    "{}/{} connected{}",
+                    h.connected,
+                    h.attempted,
+                    h.first_error
+                        .as_ref()
+                        .map(|e| format!(", first failure: {e}"))
+                        .unwrap_or_default()
+                ),
+            });
+        }
+        if let Some(e) = &s.expiry {
+            let neg = e.negotiated_timeout_ms.max(0) as u64;
+            let late = neg + 2 * e.tick_ms.unwrap_or(2000) + EXPIRY_SLACK_MS;
+            let (status, detail) = match e.expired_after_ms {
+                None => (Status::Fail, format!("session never expired (negotiated {neg}ms)")),
+                Some(a) if a < neg => (
+                    Status::Warn,
+                    format!("expired after {a}ms, before the negotiated {neg}ms"),
+                ),
+                Some(a) if a > late => (
+                    Status::Fail,
+                    format!("expired after {a}ms, beyond negotiated {neg}ms + 2 ticks + {EXPIRY_SLACK_MS}ms"),
+                ),
+                Some(a) => (Status::Pass, format!("expired after {a}ms (negotiated {neg}ms)")),
+            };
+            broken |= status == Status::Fail;
+            checks.push(Check {
+                name: format!("expiry {addr}"),
+                status,
+                detail,
+            });
+        }
+        if let Some(k) = &s.soak {
+            let status = if k.expiries > 0 || k.pings == 0 {
+                Status::Fail
+            } else if k.disconnects > 0 || k.lost > 0 {
+                Status::Warn
+            } else {
+                Status::Pass
+            };
+            broken |= status == Status::Fail;
+            checks.push(Check {
+                name: format!("soak {addr}"),
+                status,
+                detail: format!(
+                    "{} pings, {} lost, {} disconnects, {} expiries{}",
+                    k.pings,
+                    k.lost,
+                    k.disconnects,
+                    k.expiries,
+                    k.errors
+                        .first()
+                        .map(|e| format!("; {e}"))
+                        .unwrap_or_default()
+                ),
+            });
+        }
+    }
+    broken
 }
 
 pub fn judge(r: &RunResult, thresholds: &[Threshold]) -> (Vec<Check>, Status, i32) {
@@ -195,6 +284,7 @@ pub fn judge(r: &RunResult, thresholds: &[Threshold]) -> (Vec<Check>, Status, i3
             ),
         });
     }
+    broken |= extra_checks(r, &mut checks);
     if let Some((epochs, spread)) = zxid_spread(r) {
         checks.push(Check {
             name: "zxid spread".into(),

@@ -3,9 +3,16 @@
 //! are explicit, and the socket can be dropped silently to test expiry.
 //!
 //! One task owns the socket (as mini-redis does): callers send encoded
-//! requests over a channel and get the reply frame back on a oneshot.
+//! requests over a channel and get the reply frame back on a oneshot. A
+//! [`Handle`] (cloneable, usable from a plain thread) sends without waiting,
+//! so many requests can be in flight on one session.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -59,6 +66,8 @@ pub struct Handshake {
     /// The timeout the server granted.
     pub timeout_ms: i32,
     pub read_only: Option<bool>,
+    /// When the TCP connect began.
+    pub started: Instant,
     pub tcp_connect: Duration,
     /// ConnectRequest sent → ConnectResponse received.
     pub handshake: Duration,
@@ -97,11 +106,103 @@ enum Command {
 }
 
 pub struct Client {
-    addr: String,
-    tx: mpsc::Sender<Command>,
+    handle: Handle,
     notifications: mpsc::UnboundedReceiver<Notification>,
-    next_xid: i32,
     pub handshake: Handshake,
+}
+
+/// Sends requests on a client's session without waiting for replies. Clones
+/// share the session; ZooKeeper answers one session's requests in order.
+#[derive(Clone)]
+pub struct Handle {
+    addr: Arc<str>,
+    tx: mpsc::Sender<Command>,
+    next_xid: Arc<AtomicI32>,
+}
+
+/// A reply still to come; await it.
+pub struct Pending {
+    rx: oneshot::Receiver<Result<Reply>>,
+    addr: Arc<str>,
+}
+
+impl Future for Pending {
+    type Output = Result<Reply>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let addr = self.addr.clone();
+        Pin::new(&mut self.rx).poll(cx).map(|r| {
+            r.unwrap_or_else(|_| {
+                Err(Error::Closed {
+                    addr: addr.to_string(),
+                    pending: 0,
+                })
+            })
+        })
+    }
+}
+
+impl Handle {
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    fn closed(&self) -> Error {
+        Error::Closed {
+            addr: self.addr.to_string(),
+            pending: 0,
+        }
+    }
+
+    fn command(&self, req: &Request<'_>) -> (Command, Pending) {
+        let op = req.op().expect("known opcodes only");
+        let x = if op == OpCode::Ping {
+            xid::PING
+        } else {
+            // Positive and wrapping: negative xids are reserved.
+            self.next_xid
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| {
+                    Some(x.wrapping_add(1).max(1))
+                })
+                .unwrap_or(1)
+        };
+        let mut bytes = Vec::new();
+        write_frame(&mut bytes, |w| {
+            RequestFrame {
+                xid: x,
+                request: req.clone(),
+            }
+            .write(w)
+        });
+        let (reply, rx) = oneshot::channel();
+        let pending = Pending {
+            rx,
+            addr: self.addr.clone(),
+        };
+        (
+            Command::Call {
+                op,
+                bytes,
+                xid: x,
+                reply,
+            },
+            pending,
+        )
+    }
+
+    /// Queues a request; the returned [`Pending`] resolves to its reply.
+    pub async fn send(&self, req: &Request<'_>) -> Result<Pending> {
+        let (cmd, pending) = self.command(req);
+        self.tx.send(cmd).await.map_err(|_| self.closed())?;
+        Ok(pending)
+    }
+
+    /// [`Handle::send`] for a plain thread (panics inside an async context).
+    pub fn send_blocking(&self, req: &Request<'_>) -> Result<Pending> {
+        let (cmd, pending) = self.command(req);
+        self.tx.blocking_send(cmd).map_err(|_| self.closed())?;
+        Ok(pending)
+    }
 }
 
 fn io(addr: &str) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -159,6 +260,7 @@ impl Client {
             passwd: resp.passwd.unwrap_or_default().to_vec(),
             timeout_ms: resp.timeout_ms,
             read_only: resp.read_only,
+            started: t0,
             tcp_connect,
             handshake: handshake_time,
         };
@@ -169,16 +271,23 @@ impl Client {
             .then(|| Duration::from_millis((resp.timeout_ms / 3).max(100) as u64));
         tokio::spawn(connection(sock, buf, rx, ntx, addr.to_string(), ping_every));
         Ok(Client {
-            addr: addr.to_string(),
-            tx,
+            handle: Handle {
+                addr: addr.into(),
+                tx,
+                next_xid: Arc::new(AtomicI32::new(1)),
+            },
             notifications: nrx,
-            next_xid: 1,
             handshake,
         })
     }
 
     pub fn addr(&self) -> &str {
-        &self.addr
+        self.handle.addr()
+    }
+
+    /// A handle for pipelining requests on this session.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
     }
 
     pub fn session_id(&self) -> i64 {
@@ -187,39 +296,7 @@ impl Client {
 
     /// Sends a request and waits for its reply (any error code is a reply).
     pub async fn call(&mut self, req: &Request<'_>) -> Result<Reply> {
-        let op = req.op().expect("known opcodes only");
-        let x = if op == OpCode::Ping {
-            xid::PING
-        } else {
-            let x = self.next_xid;
-            self.next_xid = self.next_xid.wrapping_add(1).max(1);
-            x
-        };
-        let mut bytes = Vec::new();
-        write_frame(&mut bytes, |w| {
-            RequestFrame {
-                xid: x,
-                request: req.clone(),
-            }
-            .write(w)
-        });
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Call {
-                op,
-                bytes,
-                xid: x,
-                reply,
-            })
-            .await
-            .map_err(|_| Error::Closed {
-                addr: self.addr.clone(),
-                pending: 0,
-            })?;
-        rx.await.map_err(|_| Error::Closed {
-            addr: self.addr.clone(),
-            pending: 0,
-        })?
+        self.handle.send(req).await?.await
     }
 
     /// Like [`Client::call`] but a non-Ok reply is an error naming op and path.
@@ -229,7 +306,7 @@ impl Client {
             Ok(r)
         } else {
             Err(Error::Keeper {
-                addr: self.addr.clone(),
+                addr: self.addr().to_string(),
                 op: r.op.name().to_string(),
                 path: req.path().unwrap_or("").to_string(),
                 code: r.err(),
@@ -257,7 +334,7 @@ impl Client {
     /// Drops the connection without closing the session, as a crashed or
     /// partitioned client would: the server must expire it.
     pub async fn abort(self) {
-        let _ = self.tx.send(Command::Abort).await;
+        let _ = self.handle.tx.send(Command::Abort).await;
     }
 }
 
@@ -318,18 +395,40 @@ async fn connection(
     };
     loop {
         tokio::select! {
-            cmd = rx.recv() => match cmd {
-                Some(Command::Call { op, bytes, xid: x, reply }) => {
+            cmd = rx.recv() => {
+                // Pipelined requests queue up while we write: send what is
+                // queued in one write, or the client would be the bottleneck.
+                let mut batch = Vec::new();
+                let mut abort = false;
+                let mut next = cmd;
+                loop {
+                    match next {
+                        Some(Command::Call { op, bytes, xid: x, reply }) => batch.push((op, bytes, x, reply)),
+                        Some(Command::Abort) | None => { abort = true; break; }
+                    }
+                    if batch.len() >= 256 { break; }
+                    match rx.try_recv() {
+                        Ok(c) => next = Some(c),
+                        Err(_) => break,
+                    }
+                }
+                if !batch.is_empty() {
+                    let bytes: Vec<u8> = batch.iter().flat_map(|b| b.1.iter().copied()).collect();
                     let sent = Instant::now();
                     if let Err(e) = sock.write_all(&bytes).await {
-                        let _ = reply.send(Err(Error::Io { addr: addr.clone(), source: e }));
+                        let kind = e.kind();
+                        for (_, _, _, reply) in batch {
+                            let _ = reply.send(Err(Error::Io { addr: addr.clone(), source: std::io::Error::from(kind) }));
+                        }
                         continue;
                     }
                     last_send = sent;
-                    let w = Waiting { op, sent, reply };
-                    if x == xid::PING { pings.push_back(Some(w)) } else { pending.insert(x, w); }
+                    for (op, _, x, reply) in batch {
+                        let w = Waiting { op, sent, reply };
+                        if x == xid::PING { pings.push_back(Some(w)) } else { pending.insert(x, w); }
+                    }
                 }
-                Some(Command::Abort) | None => return,
+                if abort { return; }
             },
             _ = ticker.tick(), if ping_every.is_some() => {
                 if last_send.elapsed() >= ping_every.unwrap_or_default() {

@@ -1,4 +1,14 @@
-//! The phases of a run, in order, each bounded in operations and time.
+//! The phases of a run, in order, each bounded in operations and time. The
+//! opt-in phases live in submodules: `pipeline`, open-loop reads and writes
+//! (`openloop`), `herd`, `expiry` and `soak`.
+
+mod expiry;
+mod herd;
+mod openloop;
+mod pipeline;
+mod soak;
+
+pub use herd::herd_cap;
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +21,7 @@ use crate::client::{Client, ConnectOptions};
 use crate::discover::{self, Servers};
 use crate::error::{Error, Result};
 use crate::hist::Hist;
+use crate::raw::Sample;
 use crate::results::*;
 
 #[derive(Debug, Clone)]
@@ -26,6 +37,33 @@ pub struct Config {
     pub op_timeout: Duration,
     pub value_size: usize,
     pub labels: std::collections::BTreeMap<String, String>,
+    /// `--pipeline D`: throughput with D requests in flight, after the writes.
+    pub pipeline: Option<usize>,
+    /// `--rate R`: open-loop reads and writes at R ops/s per server.
+    pub rate: Option<f64>,
+    /// `--herd K`: K concurrent connects per server (capped).
+    pub herd: Option<usize>,
+    /// `--expiry`: measure how long a silently dropped session lives.
+    pub expiry: bool,
+    /// `--soak DURATION`: idle sessions pinged every second.
+    pub soak: Option<Duration>,
+    /// Session timeout for the soak; default: this run's recommendation.
+    pub soak_session_timeout_ms: Option<i32>,
+}
+
+impl Config {
+    /// Phases a run goes through (for a progress bar).
+    pub fn phase_count(&self) -> u64 {
+        10 + [
+            self.pipeline.is_some(),
+            self.herd.is_some(),
+            self.expiry,
+            self.soak.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count() as u64
+    }
 }
 
 impl Default for Config {
@@ -42,6 +80,12 @@ impl Default for Config {
             op_timeout: Duration::from_secs(5),
             value_size: 100,
             labels: Default::default(),
+            pipeline: None,
+            rate: None,
+            herd: None,
+            expiry: false,
+            soak: None,
+            soak_session_timeout_ms: None,
         }
     }
 }
@@ -64,6 +108,9 @@ struct Run<'a> {
     root: String,
     clients: Vec<Option<Client>>,
     out: RunResult,
+    /// Sample offsets (`--raw`) count from here.
+    t0: Instant,
+    samples: Vec<Sample>,
 }
 
 async fn within<T>(
@@ -82,6 +129,27 @@ async fn within<T>(
 }
 
 impl Run<'_> {
+    fn addr(&self, i: usize) -> String {
+        self.cfg.servers.addrs[i].clone()
+    }
+
+    fn sample(
+        &self,
+        phase: &'static str,
+        server: usize,
+        op: &str,
+        start: Instant,
+        d: Duration,
+    ) -> Sample {
+        Sample {
+            phase,
+            server: self.cfg.servers.addrs[server].clone(),
+            op: op.to_string(),
+            start_us: start.saturating_duration_since(self.t0).as_micros() as u64,
+            latency_us: d.as_micros() as u64,
+        }
+    }
+
     fn base(&self) -> String {
         self.cfg.servers.chroot.clone().unwrap_or_default()
     }
@@ -214,6 +282,14 @@ impl Run<'_> {
                 }
             }
             self.out.servers[i].session = Some(s);
+            let smp = self.sample(
+                "sessions",
+                i,
+                "connect",
+                c.handshake.started,
+                h.tcp_connect + h.handshake,
+            );
+            self.samples.push(smp);
             self.clients[i] = Some(c);
         }
         Ok(())
@@ -273,42 +349,70 @@ impl Run<'_> {
             })),
         )
         .await?;
+        // Every later phase uses the root on every server; one that has not
+        // applied the create yet would answer NoNode.
+        for j in 1..self.clients.len() {
+            let addr = self.addr(j);
+            let c = self.client(j)?;
+            within(
+                t,
+                "sync",
+                &addr,
+                c.ok(&Request::Sync(PathRequest { path: &root })),
+            )
+            .await?;
+        }
         Ok(())
     }
 
-    async fn closed_loop(&mut self, i: usize, n: usize, req: &Request<'_>) -> Result<Hist> {
+    async fn closed_loop(
+        &mut self,
+        phase: &'static str,
+        i: usize,
+        n: usize,
+        req: &Request<'_>,
+    ) -> Result<Hist> {
         let t = self.cfg.op_timeout;
         let addr = self.cfg.servers.addrs[i].clone();
         let warmup = self.cfg.warmup;
-        let c = self.client(i)?;
+        let op = req.op().map(|o| o.name()).unwrap_or("?");
         let mut h = Hist::default();
+        let mut times = Vec::with_capacity(n);
+        let c = self.client(i)?;
         for k in 0..warmup + n {
-            let r = within(
-                t,
-                req.op().map(|o| o.name()).unwrap_or("?"),
-                &addr,
-                c.ok(req),
-            )
-            .await?;
+            let r = within(t, op, &addr, c.ok(req)).await?;
             if k >= warmup {
                 h.record(r.rtt());
+                times.push((r.sent, r.rtt()));
             }
         }
+        for (sent, d) in times {
+            let smp = self.sample(phase, i, op, sent, d);
+            self.samples.push(smp);
+        }
         Ok(h)
+    }
+
+    /// The read and write latency loop: closed, or open at `--rate`.
+    async fn latency_loop(
+        &mut self,
+        phase: &'static str,
+        i: usize,
+        op: openloop::Op,
+    ) -> Result<Hist> {
+        if self.cfg.rate.is_some() {
+            self.open_loop(phase, i, op).await
+        } else {
+            self.closed_loop(phase, i, self.cfg.ops, &op.request())
+                .await
+        }
     }
 
     async fn reads(&mut self) -> Result<()> {
         let root = self.root.clone();
         for i in 0..self.clients.len() {
             let h = self
-                .closed_loop(
-                    i,
-                    self.cfg.ops,
-                    &Request::Exists(PathWatchRequest {
-                        path: &root,
-                        watch: false,
-                    }),
-                )
+                .latency_loop("read", i, openloop::Op::Exists(root.clone()))
                 .await?;
             self.out.servers[i].read = Some(h.summary());
         }
@@ -320,7 +424,7 @@ impl Run<'_> {
         let n = (self.cfg.ops / 4).max(20);
         for i in 0..self.clients.len() {
             let h = self
-                .closed_loop(i, n, &Request::Sync(PathRequest { path: &root }))
+                .closed_loop("sync", i, n, &Request::Sync(PathRequest { path: &root }))
                 .await?;
             self.out.servers[i].sync = Some(h.summary());
         }
@@ -342,20 +446,20 @@ impl Run<'_> {
                 }))
                 .await?;
             let h = self
-                .closed_loop(
+                .latency_loop(
+                    "write",
                     i,
-                    self.cfg.ops,
-                    &Request::SetData(SetDataRequest {
-                        path: &own,
-                        data: Some(&value),
-                        version: -1,
-                    }),
+                    openloop::Op::SetData(own.clone(), value.clone()),
                 )
                 .await?;
             self.out.servers[i].write = Some(h.summary());
             let (mut hc, mut hd) = (Hist::default(), Hist::default());
             let pairs = (self.cfg.ops / 4).max(10);
-            let c = self.client(i)?;
+            let mut times = Vec::with_capacity(2 * pairs);
+            let c = self.clients[i].as_mut().ok_or(Error::Closed {
+                addr: addr.clone(),
+                pending: 0,
+            })?;
             for k in 0..pairs {
                 let p = format!("{own}-e{k}");
                 let r = within(
@@ -371,6 +475,7 @@ impl Run<'_> {
                 )
                 .await?;
                 hc.record(r.rtt());
+                times.push(("create", r.sent, r.rtt()));
                 let r = within(
                     t,
                     "delete",
@@ -382,6 +487,11 @@ impl Run<'_> {
                 )
                 .await?;
                 hd.record(r.rtt());
+                times.push(("delete", r.sent, r.rtt()));
+            }
+            for (op, sent, d) in times {
+                let smp = self.sample("write", i, op, sent, d);
+                self.samples.push(smp);
             }
             self.out.servers[i].create = Some(hc.summary());
             self.out.servers[i].delete = Some(hd.summary());
@@ -405,6 +515,11 @@ impl Run<'_> {
         // to one-shot watches re-armed before each write.
         let mut persistent = true;
         for j in 0..n {
+            // The create went through server 0; a server that has not applied
+            // it yet would report it to a watch armed now as NodeCreated.
+            self.client(j)?
+                .ok(&Request::Sync(PathRequest { path: &node }))
+                .await?;
             let r = self
                 .client(j)?
                 .call(&Request::AddWatch(zkproto::AddWatchRequest {
@@ -471,7 +586,11 @@ impl Run<'_> {
                         check.in_order = false;
                     }
                     last_zxid[j] = ev.zxid;
-                    row[j].record(ev.received.saturating_duration_since(sent));
+                    let d = ev.received.saturating_duration_since(sent);
+                    row[j].record(d);
+                    let op = format!("notify from {}", self.cfg.servers.addrs[w]);
+                    let smp = self.sample("watch", j, &op, sent, d);
+                    self.samples.push(smp);
                 }
             }
         }
@@ -506,6 +625,7 @@ impl Run<'_> {
             }))
             .await?;
         let mut lag: Vec<Hist> = (0..n).map(|_| Hist::default()).collect();
+        let mut times = Vec::new();
         for round in 0..self.cfg.rounds {
             let data = format!("v{round}");
             let sent = Instant::now();
@@ -534,7 +654,9 @@ impl Run<'_> {
                         .await?;
                     if let Ok(Response::GetData(g)) = r.body() {
                         if g.data == Some(data.as_bytes()) {
-                            slot.record(r.received.saturating_duration_since(sent));
+                            let d = r.received.saturating_duration_since(sent);
+                            slot.record(d);
+                            times.push((j, sent, d));
                             break;
                         }
                     }
@@ -547,6 +669,10 @@ impl Run<'_> {
                     }
                 }
             }
+        }
+        for (j, sent, d) in times {
+            let smp = self.sample("visibility", j, "getData", sent, d);
+            self.samples.push(smp);
         }
         self.out.visibility_lag = lag
             .iter()
@@ -604,6 +730,11 @@ impl Run<'_> {
                         after: t,
                     });
                 }
+                if let Some(d) = latency {
+                    let op = format!("NodeDeleted after close on {addr}");
+                    let smp = self.sample("ephemeral", b, &op, sent, d);
+                    self.samples.push(smp);
+                }
                 self.out.ephemeral_cleanup.push(EphemeralCleanup {
                     closer: a,
                     observer: b,
@@ -624,6 +755,14 @@ impl Run<'_> {
         let root = self.root.clone();
         let parent = format!("{}/zksmoketest", self.base());
         let c = self.client(i)?;
+        // Children were created through every server: see them all.
+        within(
+            t,
+            "sync",
+            &addr,
+            c.call(&Request::Sync(PathRequest { path: &root })),
+        )
+        .await?;
         let r = within(
             t,
             "getChildren",
@@ -724,15 +863,23 @@ pub fn run_root(base: &str) -> String {
 /// Runs every phase; a failed phase stops the ones that depend on it, and
 /// cleanup always runs.
 pub async fn run(cfg: &Config, progress: &dyn Progress) -> RunResult {
+    run_with_samples(cfg, progress).await.0
+}
+
+/// [`run`], also returning every sample measured (for `--raw`).
+pub async fn run_with_samples(cfg: &Config, progress: &dyn Progress) -> (RunResult, Vec<Sample>) {
     let base = cfg.servers.chroot.clone().unwrap_or_default();
     let mut r = Run {
         cfg,
         root: run_root(&base),
+        t0: Instant::now(),
+        samples: Vec::new(),
         clients: cfg.servers.addrs.iter().map(|_| None).collect(),
         out: RunResult {
             schema_version: SCHEMA_VERSION,
             tool: format!("zksmoketest {}", env!("CARGO_PKG_VERSION")),
             labels: cfg.labels.clone(),
+            open_loop_rate: cfg.rate,
             started: zkproto::event::rfc3339_micros(std::time::SystemTime::now()),
             ..Default::default()
         },
@@ -748,15 +895,21 @@ pub async fn run(cfg: &Config, progress: &dyn Progress) -> RunResult {
         let _ = r.phase("read", progress, |r| Box::pin(r.reads())).await
             && r.phase("sync", progress, |r| Box::pin(r.syncs())).await
             && r.phase("write", progress, |r| Box::pin(r.writes())).await
+            && (cfg.pipeline.is_none()
+                || r.phase("pipeline", progress, |r| Box::pin(r.pipeline()))
+                    .await)
             && r.phase("watch", progress, |r| Box::pin(r.watches())).await
             && r.phase("visibility", progress, |r| Box::pin(r.visibility()))
                 .await
             && r.phase("ephemeral", progress, |r| Box::pin(r.ephemerals()))
-                .await;
+                .await
+            && (cfg.herd.is_none() || r.phase("herd", progress, |r| Box::pin(r.herd())).await)
+            && (!cfg.expiry || r.phase("expiry", progress, |r| Box::pin(r.expiry())).await)
+            && (cfg.soak.is_none() || r.phase("soak", progress, |r| Box::pin(r.soak())).await);
     }
     if r.out.phases.iter().any(|p| p.name == "root" && p.ok) {
         r.phase("cleanup", progress, |r| Box::pin(r.cleanup()))
             .await;
     }
-    r.out
+    (r.out, r.samples)
 }
