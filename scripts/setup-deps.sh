@@ -6,7 +6,9 @@
 #   apt:  zookeeper (3.8, Java server + zkCli), zookeeper-bin (C client cli_mt),
 #         libslf4j-java (slf4j-simple = the server's logging backend),
 #         libservlet-api-java + libjetty9-java (admin server classes),
-#         tcpdump, libpcap-dev, netcat-openbsd, python3-venv
+#         tcpdump, libpcap-dev, netcat-openbsd, python3-venv,
+#         tmux (zktraffic top's terminal test), prometheus (promtool lints /metrics),
+#         tcpreplay (zktraffic's live benchmark)
 #   venv: ${ZKOPS_VENV:-<repo>/.venv} with kazoo==$KAZOO_VERSION from PyPI
 #
 # Environment: ZKOPS_VENV (venv path), ZKOPS_PYTHON (interpreter for the venv,
@@ -19,6 +21,7 @@ APT_PACKAGES=(
     libslf4j-java libservlet-api-java libjetty9-java
     tcpdump libpcap-dev netcat-openbsd
     python3 python3-venv
+    tmux prometheus tcpreplay
 )
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -19,23 +19,29 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
 
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
 
+    #[inline]
     pub fn position(&self) -> usize {
         self.pos
     }
 
     /// The bytes not read yet, without consuming them.
+    #[inline]
     pub fn rest(&self) -> &'a [u8] {
         &self.buf[self.pos..]
     }
 
+    // Small and on every decode path: worth inlining across crates.
+    #[inline]
     pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8]> {
         if n > self.remaining() {
             return Err(ProtoError::Truncated {
@@ -49,17 +55,20 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    #[inline]
     pub fn take_rest(&mut self) -> &'a [u8] {
         let s = &self.buf[self.pos..];
         self.pos = self.buf.len();
         s
     }
 
+    #[inline]
     pub fn i32(&mut self, what: &'static str) -> Result<i32> {
         let b = self.take(4, what)?;
         Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    #[inline]
     pub fn i64(&mut self, what: &'static str) -> Result<i64> {
         let b = self.take(8, what)?;
         let mut a = [0u8; 8];
@@ -67,6 +76,7 @@ impl<'a> Reader<'a> {
         Ok(i64::from_be_bytes(a))
     }
 
+    #[inline]
     pub fn bool(&mut self, what: &'static str) -> Result<bool> {
         match self.take(1, what)?[0] {
             0 => Ok(false),
@@ -77,6 +87,7 @@ impl<'a> Reader<'a> {
 
     /// A length prefix: -1 is null, other negatives and lengths past the end of
     /// the frame are errors (checked before anything is allocated).
+    #[inline]
     fn length(&mut self, what: &'static str) -> Result<Option<usize>> {
         let len = self.i32(what)?;
         match len {
@@ -87,6 +98,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `buffer`: `None` is jute's null (length -1), distinct from an empty buffer.
+    #[inline]
     pub fn buffer(&mut self, what: &'static str) -> Result<Option<&'a [u8]>> {
         match self.length(what)? {
             None => Ok(None),
@@ -95,6 +107,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `ustring` that may be null.
+    #[inline]
     pub fn ustring_opt(&mut self, what: &'static str) -> Result<Option<&'a str>> {
         match self.buffer(what)? {
             None => Ok(None),
@@ -105,6 +118,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `ustring` where the protocol always sends a value.
+    #[inline]
     pub fn ustring(&mut self, what: &'static str) -> Result<&'a str> {
         self.ustring_opt(what)?
             .ok_or(ProtoError::UnexpectedNull { what })
@@ -151,6 +165,7 @@ impl<'a> Reader<'a> {
 
     /// Fails if anything is left: a record that does not fill its frame is
     /// either a different record or a corrupt one.
+    #[inline]
     pub fn finish(&self, what: &'static str) -> Result<()> {
         match self.remaining() {
             0 => Ok(()),

@@ -29,6 +29,7 @@ const EXAMPLES: &str = "Examples:
   zktraffic -r zk.pcap --json          JSON lines (zkops event schema)
   zktraffic -i eth0 stats --interval 10 --by path --depth 2
   zktraffic -i any --prometheus 127.0.0.1:9141 stats
+  zktraffic -i eth0 top --depth 2      live full-screen view (? for keys)
 Live capture needs root or CAP_NET_RAW and CAP_NET_ADMIN.";
 
 #[derive(Args, Debug, Clone)]
@@ -125,6 +126,8 @@ pub enum Color {
 pub enum Mode {
     /// Aggregates per op, path, client and session: rates, bytes, errors, latency percentiles.
     Stats(StatsArgs),
+    /// Live full-screen view of the same aggregates, like top: sort, filter, pause.
+    Top(TopArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -147,6 +150,25 @@ pub struct StatsArgs {
     /// Order rows by: count, rate, errors, p50, p95, p99, max, bytes, bytes-in, bytes-out, key.
     #[arg(long, default_value = "count")]
     pub sort: SortKey,
+    /// Count pings too.
+    #[arg(long)]
+    pub include_pings: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TopArgs {
+    /// Aggregate paths to this many components (e.g. 2: /a/b/c → /a/b).
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Key clients by ip:port instead of ip.
+    #[arg(long)]
+    pub client_port: bool,
+    /// Initial order (s/S cycle): count, rate, errors, p50, p95, p99, max, bytes, bytes-in, bytes-out, key.
+    #[arg(long, default_value = "count")]
+    pub sort: SortKey,
+    /// Redraw this often (e.g. 500ms, 2s).
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub refresh: Duration,
     /// Count pings too.
     #[arg(long)]
     pub include_pings: bool,

@@ -20,7 +20,7 @@ pub enum Error {
     LinkType(i32),
     #[error("live capture on {iface}: {msg}")]
     Live { iface: String, msg: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 

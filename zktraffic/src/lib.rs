@@ -21,5 +21,6 @@ pub mod reassembly;
 pub mod run;
 pub mod source;
 pub mod stats;
+pub mod top;
 
 pub use error::{Error, Result};

@@ -74,8 +74,9 @@ fn main() -> anyhow::Result<()> {
     let lines_wanted = cli.mode.is_none();
     let mut pipeline = Pipeline::new(cli.input.options(lines_wanted));
 
-    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut main_sink: Box<dyn Sink> = match &cli.mode {
+    // Locked only by the modes that print: `top` draws from another thread.
+    let stdout = || std::io::BufWriter::new(std::io::stdout().lock());
+    let mut main_sink: Option<Box<dyn Sink>> = match &cli.mode {
         None => {
             let color = match cli.lines.color {
                 Color::Always => true,
@@ -84,15 +85,15 @@ fn main() -> anyhow::Result<()> {
                     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            Box::new(Lines {
-                out: stdout,
+            Some(Box::new(Lines {
+                out: stdout(),
                 filter: Filter {
                     unpaired: cli.lines.unpaired,
                     pings: cli.lines.include_pings,
                 },
                 human: Human { color },
                 json: cli.lines.json.then(|| Json::new(cli.lines.node.clone())),
-            })
+            }))
         }
         Some(Mode::Stats(a)) => {
             let stats = Stats::new(StatsConfig {
@@ -101,17 +102,21 @@ fn main() -> anyhow::Result<()> {
                 include_pings: a.include_pings,
                 ..StatsConfig::default()
             });
-            Box::new(StatsTables::new(
-                stdout,
+            Some(Box::new(StatsTables::new(
+                stdout(),
                 stats,
                 a.by.clone(),
                 a.sort,
                 a.top,
                 a.interval,
-            ))
+            )))
         }
+        Some(Mode::Top(_)) => None,
     };
-    let mut sinks: Vec<&mut dyn Sink> = vec![main_sink.as_mut()];
+    let mut sinks: Vec<&mut dyn Sink> = Vec::new();
+    if let Some(s) = main_sink.as_deref_mut() {
+        sinks.push(s);
+    }
 
     let mut exporter = None;
     let mut feed = None;
@@ -138,13 +143,30 @@ fn main() -> anyhow::Result<()> {
         sinks.push(p);
     }
 
-    let outcome = run(
-        source.as_mut(),
-        &mut pipeline,
-        &mut Tee(sinks),
-        &cli.input.limits(),
-        &stop,
-    )?;
+    let outcome = match &cli.mode {
+        Some(Mode::Top(a)) => {
+            let label = match (&cli.input.iface, &cli.input.read) {
+                (Some(i), _) => format!("-i {i}"),
+                (None, r) => format!("-r {}", r.as_deref().unwrap_or("-")),
+            };
+            zktraffic::top::run(
+                a,
+                &label,
+                source.as_mut(),
+                &mut pipeline,
+                &mut Tee(sinks),
+                &cli.input.limits(),
+                &stop,
+            )?
+        }
+        _ => run(
+            source.as_mut(),
+            &mut pipeline,
+            &mut Tee(sinks),
+            &cli.input.limits(),
+            &stop,
+        )?,
+    };
     eprintln!("{}", summary(&outcome.counters, outcome.kernel));
     if let Some(p) = &plots {
         for f in &p.written {

@@ -3,6 +3,8 @@
 //! and keeps memory bounded (flow count, reorder buffers, idle eviction).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::Path;
 use std::time::Duration;
 
@@ -65,16 +67,23 @@ impl Options {
         p
     }
 
-    fn kind_of(&self, port: u16) -> Option<Kind> {
-        if self.client_ports.contains(&port) {
-            Some(Kind::Client)
-        } else if self.zab_ports.contains(&port) {
-            Some(Kind::Quorum(QuorumProtocol::Zab))
-        } else if self.election_ports.contains(&port) {
-            Some(Kind::Quorum(QuorumProtocol::Election))
-        } else {
-            None
+    /// Each port's kind, client ports first, then ZAB, then election: a
+    /// port listed twice counts as the first.
+    fn port_kinds(&self) -> Vec<(u16, Kind)> {
+        let mut kinds: Vec<(u16, Kind)> = Vec::new();
+        let lists = [
+            (&self.client_ports, Kind::Client),
+            (&self.zab_ports, Kind::Quorum(QuorumProtocol::Zab)),
+            (&self.election_ports, Kind::Quorum(QuorumProtocol::Election)),
+        ];
+        for (ports, kind) in lists {
+            for &p in ports {
+                if !kinds.iter().any(|(q, _)| *q == p) {
+                    kinds.push((p, kind));
+                }
+            }
         }
+        kinds
     }
 }
 
@@ -136,11 +145,16 @@ struct Flow {
     last_seen: Timestamp,
     fin_client: bool,
     fin_server: bool,
+    /// Sequence number of the client's SYN: a SYN repeating it is a
+    /// retransmission, not a new connection on reused ports.
+    syn_seq: Option<u32>,
 }
 
 pub struct Pipeline {
     opts: Options,
-    flows: HashMap<ConnId, Flow>,
+    // What each server port carries, in one list: looked up twice a packet.
+    port_kinds: Vec<(u16, Kind)>,
+    flows: HashMap<FlowKey, Flow, FlowHash>,
     counters: Counters,
     // Finished flows' counters, folded in when they close.
     closed: (StreamCounters, ConversationCounters),
@@ -151,13 +165,21 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new(opts: Options) -> Pipeline {
         Pipeline {
+            port_kinds: opts.port_kinds(),
             opts,
-            flows: HashMap::new(),
+            flows: HashMap::with_hasher(FlowHash::new()),
             counters: Counters::default(),
             closed: Default::default(),
             now: Duration::ZERO,
             last_sweep: Duration::ZERO,
         }
+    }
+
+    fn kind_of(&self, port: u16) -> Option<Kind> {
+        self.port_kinds
+            .iter()
+            .find(|(p, _)| *p == port)
+            .map(|(_, k)| *k)
     }
 
     pub fn options(&self) -> &Options {
@@ -214,7 +236,7 @@ impl Pipeline {
     }
 
     fn segment(&mut self, ts: Timestamp, seg: &TcpSegment<'_>, out: &mut Vec<Event>) {
-        let (conn, from_client, kind) = if let Some(k) = self.opts.kind_of(seg.dst.port()) {
+        let (conn, from_client, kind) = if let Some(k) = self.kind_of(seg.dst.port()) {
             (
                 ConnId {
                     client: seg.src,
@@ -223,7 +245,7 @@ impl Pipeline {
                 true,
                 k,
             )
-        } else if let Some(k) = self.opts.kind_of(seg.src.port()) {
+        } else if let Some(k) = self.kind_of(seg.src.port()) {
             (
                 ConnId {
                     client: seg.dst,
@@ -236,87 +258,98 @@ impl Pipeline {
             self.counters.other_ports += 1;
             return;
         };
-        // A new SYN on a known 4-tuple is a new connection reusing the ports.
-        if seg.syn && !seg.ack && self.flows.contains_key(&conn) {
-            self.close(conn, ts, CloseReason::Fin, out);
-        }
-        if !self.flows.contains_key(&conn) {
-            if self.opts.sample < 1.0 && !sampled(&conn, self.opts.sample) {
-                self.counters.sampled_out += 1;
+        let new_syn = seg.syn && !seg.ack;
+        // The common case, a segment of a known connection, costs one lookup.
+        if !new_syn {
+            if let Some(flow) = self.flows.get_mut(&FlowKey::of(&conn)) {
+                if let Some(reason) =
+                    on_segment(flow, conn, from_client, ts, seg, out, &mut self.counters)
+                {
+                    self.close(conn, ts, reason, out);
+                }
                 return;
             }
-            if seg.rst || (!seg.syn && seg.wire_len == 0) {
-                return; // bare ACKs/FINs/RSTs: the tail of a closed or untracked connection
-            }
-            if self.flows.len() >= self.opts.max_flows {
-                self.evict_oldest(out);
-            }
-            self.counters.flows_opened += 1;
-            let mid_stream = !seg.syn;
-            let decoder = match kind {
-                Kind::Client => {
-                    let mut c = Conversation::new(conn, self.opts.max_frame, self.opts.detail);
-                    if mid_stream {
-                        c.joined_mid_stream();
-                    }
-                    Decoder::Client(Box::new(c))
+        } else if let Some(flow) = self.flows.get_mut(&FlowKey::of(&conn)) {
+            if flow.syn_seq == Some(seg.seq) {
+                // A retransmitted SYN: the same connection.
+                if let Some(reason) =
+                    on_segment(flow, conn, from_client, ts, seg, out, &mut self.counters)
+                {
+                    self.close(conn, ts, reason, out);
                 }
-                Kind::Quorum(p) => {
-                    let mut q = QuorumDecoder::new(p);
-                    if mid_stream {
-                        q.reset(true);
-                        q.reset(false);
-                    }
-                    Decoder::Quorum(q)
-                }
-            };
-            self.flows.insert(
-                conn,
-                Flow {
-                    to_server: Stream::new(self.opts.max_reorder_bytes),
-                    to_client: Stream::new(self.opts.max_reorder_bytes),
-                    decoder,
-                    last_seen: ts,
-                    fin_client: false,
-                    fin_server: false,
-                },
-            );
-        }
-        let flow = self.flows.get_mut(&conn).expect("inserted above");
-        flow.last_seen = ts;
-        // Chunks borrow the segment's payload; usually there is just one.
-        let mut chunks = Vec::with_capacity(1);
-        let stream = if from_client {
-            &mut flow.to_server
-        } else {
-            &mut flow.to_client
-        };
-        stream.segment(seg.seq, seg.syn, seg.payload, seg.wire_len, &mut chunks);
-        feed(
-            flow,
-            conn,
-            from_client,
-            ts,
-            chunks.into_iter(),
-            out,
-            &mut self.counters,
-        );
-        if seg.fin {
-            if from_client {
-                flow.fin_client = true;
-            } else {
-                flow.fin_server = true;
+                return;
             }
-        }
-        if seg.rst {
-            self.close(conn, ts, CloseReason::Reset, out);
-        } else if flow.fin_client && flow.fin_server {
+            // A new SYN on a known 4-tuple is a new connection reusing the ports.
             self.close(conn, ts, CloseReason::Fin, out);
+        }
+        if !self.open(conn, kind, ts, seg, out) {
+            return;
+        }
+        let flow = self
+            .flows
+            .get_mut(&FlowKey::of(&conn))
+            .expect("opened above");
+        if let Some(reason) = on_segment(flow, conn, from_client, ts, seg, out, &mut self.counters)
+        {
+            self.close(conn, ts, reason, out);
         }
     }
 
+    /// Starts tracking a connection; false when it is not to be tracked.
+    fn open(
+        &mut self,
+        conn: ConnId,
+        kind: Kind,
+        ts: Timestamp,
+        seg: &TcpSegment<'_>,
+        out: &mut Vec<Event>,
+    ) -> bool {
+        if self.opts.sample < 1.0 && !sampled(&conn, self.opts.sample) {
+            self.counters.sampled_out += 1;
+            return false;
+        }
+        if seg.rst || (!seg.syn && seg.wire_len == 0) {
+            return false; // bare ACKs/FINs/RSTs: the tail of a closed or untracked connection
+        }
+        if self.flows.len() >= self.opts.max_flows {
+            self.evict_oldest(out);
+        }
+        self.counters.flows_opened += 1;
+        let mid_stream = !seg.syn;
+        let decoder = match kind {
+            Kind::Client => {
+                let mut c = Conversation::new(conn, self.opts.max_frame, self.opts.detail);
+                if mid_stream {
+                    c.joined_mid_stream();
+                }
+                Decoder::Client(Box::new(c))
+            }
+            Kind::Quorum(p) => {
+                let mut q = QuorumDecoder::new(p);
+                if mid_stream {
+                    q.reset(true);
+                    q.reset(false);
+                }
+                Decoder::Quorum(q)
+            }
+        };
+        self.flows.insert(
+            FlowKey::of(&conn),
+            Flow {
+                to_server: Stream::new(self.opts.max_reorder_bytes),
+                to_client: Stream::new(self.opts.max_reorder_bytes),
+                decoder,
+                last_seen: ts,
+                fin_client: false,
+                fin_server: false,
+                syn_seq: (seg.syn && !seg.ack).then_some(seg.seq),
+            },
+        );
+        true
+    }
+
     fn close(&mut self, conn: ConnId, ts: Timestamp, reason: CloseReason, out: &mut Vec<Event>) {
-        let Some(mut flow) = self.flows.remove(&conn) else {
+        let Some(mut flow) = self.flows.remove(&FlowKey::of(&conn)) else {
             return;
         };
         let mut held = Vec::new();
@@ -356,7 +389,7 @@ impl Pipeline {
             .flows
             .iter()
             .min_by_key(|(_, f)| f.last_seen)
-            .map(|(c, _)| *c)
+            .map(|(k, _)| k.conn())
         {
             let ts = self.now;
             self.close(conn, ts, CloseReason::Evicted, out);
@@ -369,7 +402,7 @@ impl Pipeline {
             .flows
             .iter()
             .filter(|(_, f)| self.now.saturating_sub(f.last_seen) > self.opts.idle_timeout)
-            .map(|(c, _)| *c)
+            .map(|(k, _)| k.conn())
             .collect();
         for conn in idle {
             let ts = self.now;
@@ -379,13 +412,136 @@ impl Pipeline {
 
     /// End of input: every open connection is closed as such.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
-        let mut open: Vec<(ConnId, Timestamp)> =
-            self.flows.iter().map(|(c, f)| (*c, f.last_seen)).collect();
+        let mut open: Vec<(ConnId, Timestamp)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (k.conn(), f.last_seen))
+            .collect();
         open.sort_by_key(|(c, t)| (*t, *c));
         for (conn, _) in open {
             let ts = self.now;
             self.close(conn, ts, CloseReason::EndOfCapture, out);
         }
+    }
+}
+
+/// The flow table's key: an IPv4 connection (nearly all) packed into two
+/// words, which hash in two rounds and compare in two instructions; a
+/// [`ConnId`] hashes field by field, in eight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlowKey {
+    V4(u64, u64),
+    Other(ConnId),
+}
+
+impl FlowKey {
+    fn of(c: &ConnId) -> FlowKey {
+        let pack = |a: &SocketAddrV4| (u64::from(a.ip().to_bits()) << 16) | u64::from(a.port());
+        match (c.client, c.server) {
+            (SocketAddr::V4(a), SocketAddr::V4(b)) => FlowKey::V4(pack(&a), pack(&b)),
+            _ => FlowKey::Other(*c),
+        }
+    }
+
+    fn conn(&self) -> ConnId {
+        let unpack = |w: u64| {
+            SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::from_bits((w >> 16) as u32),
+                w as u16,
+            ))
+        };
+        match *self {
+            FlowKey::V4(a, b) => ConnId {
+                client: unpack(a),
+                server: unpack(b),
+            },
+            FlowKey::Other(c) => c,
+        }
+    }
+}
+
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            FlowKey::V4(a, b) => {
+                state.write_u64(*a);
+                state.write_u64(*b);
+            }
+            FlowKey::Other(c) => c.hash(state),
+        }
+    }
+}
+
+/// The flow table's hash: a lookup a packet made the default SipHash a
+/// twentieth of decode time. This multiply-fold (as in foldhash) costs a few
+/// cycles a word, and stays keyed per process: the addresses and ports it
+/// hashes are chosen by whoever sends packets.
+#[derive(Clone)]
+struct FlowHash {
+    seed: u64,
+    key: u64,
+}
+
+impl FlowHash {
+    fn new() -> FlowHash {
+        let r = std::collections::hash_map::RandomState::new();
+        FlowHash {
+            seed: r.hash_one(1u64),
+            // Odd, so that the multiplication loses no bits.
+            key: r.hash_one(2u64) | 1,
+        }
+    }
+}
+
+impl BuildHasher for FlowHash {
+    type Hasher = FlowHasher;
+    fn build_hasher(&self) -> FlowHasher {
+        FlowHasher {
+            h: self.seed,
+            key: self.key,
+        }
+    }
+}
+
+struct FlowHasher {
+    h: u64,
+    key: u64,
+}
+
+impl FlowHasher {
+    fn mix(&mut self, v: u64) {
+        let p = u128::from(self.h ^ v) * u128::from(self.key);
+        self.h = (p as u64) ^ ((p >> 64) as u64);
+    }
+}
+
+impl Hasher for FlowHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.mix(u64::from(v));
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.mix(u64::from(v));
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.mix(u64::from(v));
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.mix(v);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.mix(v as u64);
+    }
+    fn finish(&self) -> u64 {
+        // One more round so the last word is spread over every bit.
+        let p = u128::from(self.h) * u128::from(self.key ^ 0x9E37_79B9_7F4A_7C15);
+        (p as u64) ^ ((p >> 64) as u64)
     }
 }
 
@@ -397,6 +553,44 @@ fn sampled(conn: &ConnId, fraction: f64) -> bool {
     (h.finish() as f64 / u64::MAX as f64) < fraction
 }
 
+/// A segment of a tracked connection: reassembled, decoded; says whether
+/// the connection ended with it.
+fn on_segment(
+    flow: &mut Flow,
+    conn: ConnId,
+    from_client: bool,
+    ts: Timestamp,
+    seg: &TcpSegment<'_>,
+    out: &mut Vec<Event>,
+    counters: &mut Counters,
+) -> Option<CloseReason> {
+    flow.last_seen = ts;
+    let Flow {
+        to_server,
+        to_client,
+        decoder,
+        ..
+    } = &mut *flow;
+    let stream = if from_client { to_server } else { to_client };
+    stream.segment_with(seg.seq, seg.syn, seg.payload, seg.wire_len, &mut |c| {
+        feed_chunk(decoder, conn, from_client, ts, c, out, counters)
+    });
+    if seg.fin {
+        if from_client {
+            flow.fin_client = true;
+        } else {
+            flow.fin_server = true;
+        }
+    }
+    if seg.rst {
+        Some(CloseReason::Reset)
+    } else if flow.fin_client && flow.fin_server {
+        Some(CloseReason::Fin)
+    } else {
+        None
+    }
+}
+
 fn feed<'a>(
     flow: &mut Flow,
     conn: ConnId,
@@ -406,29 +600,37 @@ fn feed<'a>(
     out: &mut Vec<Event>,
     counters: &mut Counters,
 ) {
-    match &mut flow.decoder {
-        Decoder::Client(conv) => {
-            for c in chunks {
-                conv.feed(from_client, ts, c, out);
+    for c in chunks {
+        feed_chunk(&mut flow.decoder, conn, from_client, ts, c, out, counters);
+    }
+}
+
+fn feed_chunk(
+    decoder: &mut Decoder,
+    conn: ConnId,
+    from_client: bool,
+    ts: Timestamp,
+    chunk: Chunk<'_>,
+    out: &mut Vec<Event>,
+    counters: &mut Counters,
+) {
+    match decoder {
+        Decoder::Client(conv) => conv.feed(from_client, ts, chunk, out),
+        Decoder::Quorum(q) => match chunk {
+            Chunk::Data(d) => {
+                let mut msgs = Vec::new();
+                counters.quorum_skipped += q.feed(from_client, &d, &mut msgs);
+                out.extend(msgs.into_iter().map(|message| {
+                    Event::Quorum(QuorumSeen {
+                        conn,
+                        ts,
+                        from_client_side: from_client,
+                        message,
+                    })
+                }));
             }
-        }
-        Decoder::Quorum(q) => {
-            let mut msgs = Vec::new();
-            for c in chunks {
-                match c {
-                    Chunk::Data(d) => counters.quorum_skipped += q.feed(from_client, &d, &mut msgs),
-                    Chunk::Gap(_) => q.reset(from_client),
-                }
-            }
-            out.extend(msgs.into_iter().map(|message| {
-                Event::Quorum(QuorumSeen {
-                    conn,
-                    ts,
-                    from_client_side: from_client,
-                    message,
-                })
-            }));
-        }
+            Chunk::Gap(_) => q.reset(from_client),
+        },
     }
 }
 

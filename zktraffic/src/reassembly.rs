@@ -74,6 +74,19 @@ impl Stream {
         wire_len: usize,
         out: &mut Vec<Chunk<'a>>,
     ) {
+        self.segment_with(seq, syn, payload, wire_len, &mut |c| out.push(c));
+    }
+
+    /// [`Stream::segment`] handing each chunk to `out` as it comes, so the
+    /// caller needs no vector per segment (an allocation per packet).
+    pub fn segment_with<'a>(
+        &mut self,
+        seq: u32,
+        syn: bool,
+        payload: &'a [u8],
+        wire_len: usize,
+        out: &mut impl FnMut(Chunk<'a>),
+    ) {
         if syn {
             if !self.started {
                 self.started = true;
@@ -126,7 +139,7 @@ impl Stream {
         payload: &'a [u8],
         wire_len: usize,
         truncated: bool,
-        out: &mut Vec<Chunk<'a>>,
+        out: &mut impl FnMut(Chunk<'a>),
     ) {
         let end = abs + wire_len as u64;
         if end <= self.next_abs {
@@ -136,7 +149,7 @@ impl Stream {
         let skip = (self.next_abs - abs) as usize;
         self.counters.duplicate_bytes += skip as u64;
         if skip < payload.len() {
-            out.push(Chunk::Data(std::borrow::Cow::Borrowed(&payload[skip..])));
+            out(Chunk::Data(std::borrow::Cow::Borrowed(&payload[skip..])));
         }
         if truncated {
             let lost = end - self.next_abs - payload.len().saturating_sub(skip) as u64;
@@ -153,15 +166,15 @@ impl Stream {
         self.next_seq = self.next_seq.wrapping_add(by as u32);
     }
 
-    fn gap<'a>(&mut self, n: u64, out: &mut Vec<Chunk<'a>>) {
+    fn gap<'a>(&mut self, n: u64, out: &mut impl FnMut(Chunk<'a>)) {
         self.counters.gaps += 1;
         self.counters.gap_bytes += n;
-        out.push(Chunk::Gap(n));
+        out(Chunk::Gap(n));
     }
 
     /// Delivers held segments that are now in order; if the reorder budget
     /// is exhausted, skips to the earliest held segment and reports a gap.
-    fn drain<'a>(&mut self, out: &mut Vec<Chunk<'a>>) {
+    fn drain<'a>(&mut self, out: &mut impl FnMut(Chunk<'a>)) {
         loop {
             let Some((&abs, _)) = self.pending.iter().next() else {
                 return;
@@ -183,7 +196,12 @@ impl Stream {
             }
             let skip = (self.next_abs - abs) as usize;
             self.counters.duplicate_bytes += skip as u64;
-            out.push(Chunk::Data(std::borrow::Cow::Owned(data[skip..].to_vec())));
+            let data = if skip == 0 {
+                data
+            } else {
+                data[skip..].to_vec()
+            };
+            out(Chunk::Data(std::borrow::Cow::Owned(data)));
             self.advance_to(end);
         }
     }
@@ -191,13 +209,14 @@ impl Stream {
     /// The connection ended (FIN/RST/eviction): whatever is still held comes
     /// out after a gap for the bytes that never arrived.
     pub fn flush<'a>(&mut self, out: &mut Vec<Chunk<'a>>) {
+        let mut out = |c| out.push(c);
         while let Some((&abs, _)) = self.pending.iter().next() {
             if abs > self.next_abs {
                 let lost = abs - self.next_abs;
-                self.gap(lost, out);
+                self.gap(lost, &mut out);
                 self.advance_to(abs);
             }
-            self.drain(out);
+            self.drain(&mut out);
         }
     }
 }

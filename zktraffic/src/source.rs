@@ -70,6 +70,19 @@ pub struct FileSource {
     scratch: Vec<u8>,
 }
 
+/// Caps each read at 256 KiB. The capture readers ask to fill their whole
+/// 8 MB buffer, and a buffer that large streams through the CPU caches,
+/// evicting the connections' state; with small reads the data keeps landing
+/// at the front of it, which stays cached (decoding got a few percent faster).
+struct SmallReads<R>(R);
+
+impl<R: Read> Read for SmallReads<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(256 * 1024);
+        self.0.read(&mut buf[..n])
+    }
+}
+
 const PCAP_MAGICS: [[u8; 4]; 4] = [
     [0xa1, 0xb2, 0xc3, 0xd4],
     [0xd4, 0xc3, 0xb2, 0xa1],
@@ -87,7 +100,8 @@ impl FileSource {
                 path: path.to_string(),
                 source,
             })?;
-            Box::new(BufReader::with_capacity(1 << 20, f))
+            // Unbuffered: the capture readers keep a buffer of their own.
+            Box::new(f)
         };
         Self::from_reader(path, input)
     }
@@ -102,7 +116,7 @@ impl FileSource {
             .read_exact(&mut magic)
             .map_err(|e| not_capture(format!("cannot read the file header: {e}")))?;
         // The readers want the magic back in front of the stream.
-        let input: Box<dyn Read> = Box::new(std::io::Cursor::new(magic).chain(input));
+        let input: Box<dyn Read> = Box::new(SmallReads(std::io::Cursor::new(magic).chain(input)));
         let (format, linktype) = if PCAP_MAGICS.contains(&magic) {
             let r = PcapReader::new(input).map_err(|e| not_capture(e.to_string()))?;
             let lt = u32::from(r.header().datalink);
@@ -261,7 +275,13 @@ impl LiveSource {
             .map_err(|e| live(e.to_string()))?
             .snaplen(262_144)
             .promisc(false)
-            .immediate_mode(true)
+            // Not immediate mode: libpcap then uses TPACKET_V2, whose ring has
+            // fixed slots as large as the MTU (64 KiB on loopback), so 64 MiB
+            // holds only ~1000 packets and 100k packets/s overflow it within
+            // milliseconds. TPACKET_V3 packs packets into blocks; the cost is
+            // that they are handed over when a block fills or the read timeout
+            // passes, i.e. up to `timeout_ms` late.
+            .immediate_mode(false)
             .buffer_size(opts.buffer_size)
             .timeout(opts.timeout_ms)
             .open()

@@ -351,3 +351,23 @@ fn garbage_on_the_port_is_counted_never_fatal() {
     assert_eq!(t.requests.get(&4), Some(&1));
     assert!(a.counters.conversation.resync_skipped + a.counters.conversation.decode_errors > 0);
 }
+
+#[test]
+fn retransmitted_syn_is_the_same_connection() {
+    let segs = segments(&proto_fixtures().join("noreadonly.pcap"));
+    let syn = segs
+        .iter()
+        .position(|s| s.flags.syn && !s.flags.ack)
+        .unwrap();
+    let base = tmp("syn-once.pcap");
+    write_pcap(&base, &segs, &(0..segs.len()).collect::<Vec<_>>(), None);
+    let once = analyze(&base);
+    // The same SYN again, after the handshake has started.
+    let mut order: Vec<usize> = (0..segs.len()).collect();
+    order.insert(syn + 2, syn);
+    let p = tmp("syn-twice.pcap");
+    write_pcap(&p, &segs, &order, None);
+    let twice = analyze(&p);
+    assert_eq!(twice.counters.flows_opened, once.counters.flows_opened);
+    assert_eq!(signature(&twice.events), signature(&once.events));
+}

@@ -44,7 +44,7 @@ fn counts(v: Option<&Value>) -> BTreeMap<i32, u64> {
 /// Exact counts for the keys listed exactly, lower bounds for `min_` keys
 /// (which are then left out of the exact comparison).
 fn check_counts(name: &str, exp: &Value, key: &str, got: &BTreeMap<i32, u64>) {
-    let lower = counts(exp.get(&format!("min_{key}")));
+    let lower = counts(exp.get(format!("min_{key}").as_str()));
     if let Some(v) = exp.get(key) {
         let exact: BTreeMap<i32, u64> = got
             .iter()
