@@ -356,19 +356,7 @@ fn main() {
         let ratio = pass.pps() / anchor.pps();
         println!("{name} {}; {}", pass.line(), ratio_line(ratio));
     }
-    println!(
-        "decoded: {} connections, {} frames, {} events; gaps {} ({} B), out-of-order {}, \
-         resync skipped {} B, decode errors {}, unpaired replies {}",
-        c.flows_opened,
-        c.conversation.frames,
-        c.events,
-        c.stream.gaps,
-        c.stream.gap_bytes,
-        c.stream.out_of_order_segments,
-        c.conversation.resync_skipped,
-        c.conversation.decode_errors,
-        c.conversation.unpaired_replies,
-    );
+    println!("decoded: {}", zktraffic::run::summary(&c, None));
 
     if args.tenk.exists() {
         let port = args

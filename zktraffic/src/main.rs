@@ -7,43 +7,12 @@ use clap::Parser;
 use zktraffic::cli::{Cli, Color, Mode};
 use zktraffic::output::sinks::{Lines, MetricsFeed, Plots, StatsTables, Tee};
 use zktraffic::output::{human::Human, json::Json, Filter};
-use zktraffic::pipeline::{Counters, Pipeline};
+use zktraffic::pipeline::Pipeline;
 use zktraffic::plot::PlotCollector;
 use zktraffic::prometheus::{Exporter, Metrics, MetricsConfig};
-use zktraffic::run::{run, Sink};
-use zktraffic::source::{
-    bpf_filter, FileSource, KernelStats, LiveOptions, LiveSource, PacketSource,
-};
+use zktraffic::run::{run, summary, Sink};
+use zktraffic::source::{bpf_filter, FileSource, LiveOptions, LiveSource, PacketSource};
 use zktraffic::stats::{Stats, StatsConfig};
-
-fn summary(c: &Counters, k: Option<KernelStats>) -> String {
-    let mut s = format!(
-        "zktraffic: {} packets, {} connections, {} frames, {} events; gaps {} ({} B), out-of-order {}, \
-         resync skipped {} B, decode errors {}, unpaired replies {}, malformed {}, snaplen-cut {}",
-        c.packets,
-        c.flows_opened,
-        c.conversation.frames,
-        c.events,
-        c.stream.gaps,
-        c.stream.gap_bytes,
-        c.stream.out_of_order_segments,
-        c.conversation.resync_skipped,
-        c.conversation.decode_errors,
-        c.conversation.unpaired_replies,
-        c.malformed,
-        c.snaplen_cut,
-    );
-    if c.sampled_out > 0 {
-        s.push_str(&format!(", sampled out {} segments", c.sampled_out));
-    }
-    if let Some(k) = k {
-        s.push_str(&format!(
-            "; kernel: received {}, dropped {}, interface dropped {}",
-            k.received, k.dropped, k.if_dropped
-        ));
-    }
-    s
-}
 
 fn open_source(cli: &Cli) -> anyhow::Result<Box<dyn PacketSource>> {
     Ok(match (&cli.input.iface, &cli.input.read) {

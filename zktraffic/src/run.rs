@@ -138,6 +138,37 @@ pub fn run(
     })
 }
 
+/// The one-line account of a run printed on stderr: everything counted,
+/// nothing dropped silently.
+pub fn summary(c: &Counters, k: Option<KernelStats>) -> String {
+    let mut s = format!(
+        "zktraffic: {} packets, {} connections, {} frames, {} events; gaps {} ({} B), out-of-order {}, \
+         resync skipped {} B, decode errors {}, unpaired replies {}, malformed {}, snaplen-cut {}",
+        c.packets,
+        c.flows_opened,
+        c.conversation.frames,
+        c.events,
+        c.stream.gaps,
+        c.stream.gap_bytes,
+        c.stream.out_of_order_segments,
+        c.conversation.resync_skipped,
+        c.conversation.decode_errors,
+        c.conversation.unpaired_replies,
+        c.malformed,
+        c.snaplen_cut,
+    );
+    if c.sampled_out > 0 {
+        s.push_str(&format!(", sampled out {} segments", c.sampled_out));
+    }
+    if let Some(k) = k {
+        s.push_str(&format!(
+            "; kernel: received {}, dropped {}, interface dropped {}",
+            k.received, k.dropped, k.if_dropped
+        ));
+    }
+    s
+}
+
 fn pipeline_now(p: &Pipeline) -> Timestamp {
     p.now()
 }

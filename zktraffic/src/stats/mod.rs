@@ -17,7 +17,7 @@ use zkproto::{ErrorCode, OpCode};
 use crate::model::{ConnId, Event, Exchange, Timestamp};
 
 mod render;
-pub use render::{fmt_bytes, fmt_us, render_text};
+pub use render::{fmt_bytes, fmt_rate, fmt_us, render_text};
 
 /// The row that absorbs keys beyond a dimension's cap.
 pub const OTHER: &str = "(other)";
@@ -422,7 +422,9 @@ impl KeyTable {
     }
 }
 
-fn sort_rows(rows: &mut [Row], sort: SortKey) {
+/// Orders rows as `stats` prints them; also used by `top` to re-sort a
+/// frozen snapshot, which holds references.
+pub(crate) fn sort_rows<R: std::borrow::Borrow<Row>>(rows: &mut [R], sort: SortKey) {
     let lat = |r: &Row, f: fn(&LatencySummary) -> u64| r.latency.as_ref().map_or(0, f);
     let metric = |r: &Row| -> u64 {
         match sort {
@@ -439,10 +441,13 @@ fn sort_rows(rows: &mut [Row], sort: SortKey) {
         }
     };
     if sort == SortKey::Key {
-        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        rows.sort_by(|a, b| a.borrow().key.cmp(&b.borrow().key));
     } else {
         // Ties by key, so equal inputs always print the same.
-        rows.sort_by(|a, b| metric(b).cmp(&metric(a)).then_with(|| a.key.cmp(&b.key)));
+        rows.sort_by(|a, b| {
+            let (a, b) = (a.borrow(), b.borrow());
+            metric(b).cmp(&metric(a)).then_with(|| a.key.cmp(&b.key))
+        });
     }
 }
 

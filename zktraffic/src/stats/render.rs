@@ -43,7 +43,7 @@ pub fn fmt_bytes(b: u64) -> String {
     unreachable!("the loop returns at T")
 }
 
-fn fmt_rate(r: Option<f64>) -> String {
+pub fn fmt_rate(r: Option<f64>) -> String {
     match r {
         None => "-".to_string(),
         Some(r) if r < 10.0 => format!("{r:.2}"),

@@ -3,7 +3,7 @@
 
 use crate::pipeline::Counters;
 use crate::source::KernelStats;
-use crate::stats::{Dim, LatencySummary, Row, Snapshot, SortKey, OTHER};
+use crate::stats::{Dim, Row, Snapshot, SortKey, OTHER};
 
 use super::input::{Action, Context};
 
@@ -235,7 +235,7 @@ impl App {
             .iter()
             .filter(|r| matches(&self.filter, self.tab, &r.key))
             .collect();
-        sort_rows(&mut rows, self.sort);
+        crate::stats::sort_rows(&mut rows, self.sort);
         if self.filter.is_empty() {
             rows.extend(&t.other);
         }
@@ -291,30 +291,6 @@ pub fn matches(filter: &str, tab: Tab, key: &str) -> bool {
         };
     }
     key.to_lowercase().contains(&filter.to_lowercase())
-}
-
-/// The same order as `zktraffic stats`, redone here because a paused view
-/// must re-sort the snapshot it froze.
-fn sort_rows(rows: &mut [&Row], sort: SortKey) {
-    let lat = |r: &Row, f: fn(&LatencySummary) -> u64| r.latency.as_ref().map_or(0, f);
-    let metric = |r: &Row| -> u64 {
-        match sort {
-            SortKey::Count | SortKey::Rate | SortKey::Key => r.count,
-            SortKey::Errors => r.errors,
-            SortKey::P50 => lat(r, |l| l.p50_us),
-            SortKey::P95 => lat(r, |l| l.p95_us),
-            SortKey::P99 => lat(r, |l| l.p99_us),
-            SortKey::Max => lat(r, |l| l.max_us),
-            SortKey::Bytes => r.bytes_in + r.bytes_out,
-            SortKey::BytesIn => r.bytes_in,
-            SortKey::BytesOut => r.bytes_out,
-        }
-    };
-    if sort == SortKey::Key {
-        rows.sort_by(|a, b| a.key.cmp(&b.key));
-    } else {
-        rows.sort_by(|a, b| metric(b).cmp(&metric(a)).then_with(|| a.key.cmp(&b.key)));
-    }
 }
 
 /// The row standing for keys beyond the cap, which is drawn apart.

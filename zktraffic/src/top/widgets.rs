@@ -10,7 +10,7 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
-use crate::stats::{fmt_bytes, fmt_us, LatencySummary, Row as StatsRow, SortKey};
+use crate::stats::{fmt_bytes, fmt_rate, fmt_us, LatencySummary, Row as StatsRow, SortKey};
 
 use super::app::{is_other, App, ErrorRow, Tab};
 use super::input::HELP;
@@ -456,13 +456,4 @@ fn draw_help(f: &mut Frame, area: Rect) {
         Paragraph::new(lines).block(Block::bordered().title(" keys (any key closes) ")),
         popup,
     );
-}
-
-fn fmt_rate(r: Option<f64>) -> String {
-    match r {
-        None => "-".to_string(),
-        Some(r) if r < 10.0 => format!("{r:.2}"),
-        Some(r) if r < 1000.0 => format!("{r:.1}"),
-        Some(r) => format!("{r:.0}"),
-    }
 }
