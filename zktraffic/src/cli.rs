@@ -89,8 +89,9 @@ pub struct Input {
     /// Largest frame accepted, bytes (ZooKeeper's jute.maxbuffer).
     #[arg(long, default_value_t = zkproto::DEFAULT_MAX_FRAME, global = true)]
     pub max_frame: usize,
-    /// Serve Prometheus metrics at this address while capturing (e.g. 127.0.0.1:9141).
-    #[arg(long, global = true)]
+    /// Serve Prometheus metrics while capturing: a port (bound on 127.0.0.1)
+    /// or an address (e.g. 0.0.0.0:9141 to expose it).
+    #[arg(long, global = true, value_parser = parse_listen)]
     pub prometheus: Option<SocketAddr>,
     /// Write charts (SVG) to this directory at the end.
     #[arg(long, global = true)]
@@ -202,6 +203,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A bare port means loopback: metrics are not exposed unless asked for.
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse()
+        .map_err(|_| format!("not a port or ip:port: {s:?}"))
+}
+
 fn parse_fraction(s: &str) -> Result<f64, String> {
     let f: f64 = s.parse().map_err(|_| format!("not a number: {s:?}"))?;
     if f > 0.0 && f <= 1.0 {
@@ -245,6 +255,16 @@ impl Input {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_bind_loopback_unless_told() {
+        assert_eq!(parse_listen("9141").unwrap().to_string(), "127.0.0.1:9141");
+        assert_eq!(
+            parse_listen("0.0.0.0:9141").unwrap().to_string(),
+            "0.0.0.0:9141"
+        );
+        assert!(parse_listen("localhost").is_err());
+    }
 
     #[test]
     fn durations() {
