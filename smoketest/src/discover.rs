@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::client::within;
 use crate::error::{Error, Result};
 
 /// `--servers h:p,h:p[/chroot]` (ZooKeeper's connect-string syntax).
@@ -134,17 +135,13 @@ pub async fn four_letter(addr: &str, word: &str, timeout: Duration) -> Result<St
         s.read_to_end(&mut out).await?;
         Ok::<_, std::io::Error>(String::from_utf8_lossy(&out).into_owned())
     };
-    tokio::time::timeout(timeout, work)
-        .await
-        .map_err(|_| Error::Timeout {
-            addr: addr.into(),
-            what: format!("4lw {word}"),
-            after: timeout,
-        })?
-        .map_err(|source| Error::Io {
+    within(timeout, &format!("4lw {word}"), addr, async {
+        work.await.map_err(|source| Error::Io {
             addr: addr.into(),
             source,
         })
+    })
+    .await
 }
 
 fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {

@@ -6,6 +6,11 @@
 //! requests over a channel and get the reply frame back on a oneshot. A
 //! [`Handle`] (cloneable, usable from a plain thread) sends without waiting,
 //! so many requests can be in flight on one session.
+//!
+//! Every [`Client`] request is bounded by [`ConnectOptions::op_timeout`]; the
+//! typed helpers ([`Client::exists`], [`Client::create`], …) return the raw
+//! [`Reply`], and [`Reply::into_ok`] turns a non-Ok one into an error naming
+//! the op and path.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -19,19 +24,27 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use zkproto::{
-    write_frame, xid, ConnectRequest, ConnectResponse, ErrorCode, EventType, OpCode, Record,
-    ReplyFrame, ReplyHeader, Request, RequestFrame, Response, WatcherEvent,
+    perms, write_frame, xid, Acl, AddWatchMode, AddWatchRequest, ConnectRequest, ConnectResponse,
+    CreateMode, CreateRequest, DeleteRequest, ErrorCode, EventType, OpCode, PathRequest,
+    PathWatchRequest, Record, ReplyFrame, ReplyHeader, Request, RequestFrame, Response,
+    SetDataRequest, WatcherEvent,
 };
 
 use crate::error::{Error, Result};
 
+#[cfg(test)]
+pub(crate) mod fake;
+
 /// A reply and its timing. The frame is kept whole; the body is decoded on
-/// demand because it borrows from it.
+/// demand because it borrows from it. The request it answers is kept too
+/// (encoded, as sent), so an error can name its path.
 #[derive(Debug)]
 pub struct Reply {
     pub header: ReplyHeader,
     pub op: OpCode,
     frame: Vec<u8>,
+    addr: Arc<str>,
+    request: Vec<u8>,
     pub sent: Instant,
     pub received: Instant,
 }
@@ -48,6 +61,48 @@ impl Reply {
     pub fn body(&self) -> zkproto::Result<Response<'_>> {
         ReplyFrame::decode(&self.frame, Some(self.op)).map(|f| f.body)
     }
+
+    /// The server that answered.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// The path of the request this answers, if it has one.
+    pub fn path(&self) -> Option<&str> {
+        let body = self.request.get(4..)?;
+        RequestFrame::decode(body).ok()?.request.path()
+    }
+
+    /// The reply if its error code is Ok; otherwise [`Error::Keeper`] naming
+    /// the server, op and path.
+    pub fn into_ok(self) -> Result<Reply> {
+        if self.err().is_ok() {
+            Ok(self)
+        } else {
+            Err(Error::Keeper {
+                addr: self.addr.to_string(),
+                op: self.op.name().to_string(),
+                path: self.path().unwrap_or("").to_string(),
+                code: self.err(),
+            })
+        }
+    }
+}
+
+/// `f`, or [`Error::Timeout`] (`addr`: no answer to `what` within `after`).
+pub async fn within<T>(
+    after: Duration,
+    what: &str,
+    addr: &str,
+    f: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(after, f)
+        .await
+        .map_err(|_| Error::Timeout {
+            addr: addr.into(),
+            what: what.into(),
+            after,
+        })?
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +132,8 @@ pub struct Handshake {
 pub struct ConnectOptions {
     pub timeout_ms: i32,
     pub connect_timeout: Duration,
+    /// Bound on each request's reply ([`Client::call`] and all built on it).
+    pub op_timeout: Duration,
     /// Resume this session (id, password) instead of creating one.
     pub resume: Option<(i64, Vec<u8>)>,
     /// Send pings on our own when idle for a third of the session timeout.
@@ -88,6 +145,7 @@ impl Default for ConnectOptions {
         ConnectOptions {
             timeout_ms: 10_000,
             connect_timeout: Duration::from_secs(5),
+            op_timeout: Duration::from_secs(5),
             resume: None,
             auto_ping: true,
         }
@@ -108,6 +166,7 @@ enum Command {
 pub struct Client {
     handle: Handle,
     notifications: mpsc::UnboundedReceiver<Notification>,
+    op_timeout: Duration,
     pub handshake: Handshake,
 }
 
@@ -120,10 +179,21 @@ pub struct Handle {
     next_xid: Arc<AtomicI32>,
 }
 
-/// A reply still to come; await it.
+/// A reply still to come; await it (unbounded) or bound the wait with
+/// [`Pending::within`].
 pub struct Pending {
     rx: oneshot::Receiver<Result<Reply>>,
     addr: Arc<str>,
+    op: OpCode,
+}
+
+impl Pending {
+    /// The reply, or [`Error::Timeout`] naming the op if it takes longer
+    /// than `after` from now.
+    pub async fn within(self, after: Duration) -> Result<Reply> {
+        let addr = self.addr.clone();
+        within(after, self.op.name(), &addr, self).await
+    }
 }
 
 impl Future for Pending {
@@ -178,6 +248,7 @@ impl Handle {
         let pending = Pending {
             rx,
             addr: self.addr.clone(),
+            op,
         };
         (
             Command::Call {
@@ -215,14 +286,10 @@ fn io(addr: &str) -> impl Fn(std::io::Error) -> Error + '_ {
 impl Client {
     pub async fn connect(addr: &str, opts: &ConnectOptions) -> Result<Client> {
         let t0 = Instant::now();
-        let mut sock = tokio::time::timeout(opts.connect_timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| Error::Timeout {
-                addr: addr.into(),
-                what: "TCP connect".into(),
-                after: opts.connect_timeout,
-            })?
-            .map_err(io(addr))?;
+        let mut sock = within(opts.connect_timeout, "TCP connect", addr, async {
+            TcpStream::connect(addr).await.map_err(io(addr))
+        })
+        .await?;
         sock.set_nodelay(true).map_err(io(addr))?;
         let tcp_connect = t0.elapsed();
         let (session, passwd) = opts.resume.clone().unwrap_or((0, vec![0; 16]));
@@ -239,14 +306,13 @@ impl Client {
         let t1 = Instant::now();
         sock.write_all(&out).await.map_err(io(addr))?;
         let mut buf = Vec::with_capacity(4096);
-        let frame =
-            tokio::time::timeout(opts.connect_timeout, read_frame(&mut sock, &mut buf, addr))
-                .await
-                .map_err(|_| Error::Timeout {
-                    addr: addr.into(),
-                    what: "the handshake".into(),
-                    after: opts.connect_timeout,
-                })??;
+        let frame = within(
+            opts.connect_timeout,
+            "the handshake",
+            addr,
+            read_frame(&mut sock, &mut buf, addr),
+        )
+        .await?;
         let handshake_time = t1.elapsed();
         let resp = ConnectResponse::decode(&frame).map_err(|source| Error::Proto {
             addr: addr.into(),
@@ -269,14 +335,16 @@ impl Client {
         let ping_every = opts
             .auto_ping
             .then(|| Duration::from_millis((resp.timeout_ms / 3).max(100) as u64));
-        tokio::spawn(connection(sock, buf, rx, ntx, addr.to_string(), ping_every));
+        let addr: Arc<str> = addr.into();
+        tokio::spawn(connection(sock, buf, rx, ntx, addr.clone(), ping_every));
         Ok(Client {
             handle: Handle {
-                addr: addr.into(),
+                addr,
                 tx,
                 next_xid: Arc::new(AtomicI32::new(1)),
             },
             notifications: nrx,
+            op_timeout: opts.op_timeout,
             handshake,
         })
     }
@@ -294,28 +362,85 @@ impl Client {
         self.handshake.session_id
     }
 
-    /// Sends a request and waits for its reply (any error code is a reply).
+    /// Sends a request and waits for its reply (any error code is a reply),
+    /// at most the op timeout: then [`Error::Timeout`] naming the op.
     pub async fn call(&mut self, req: &Request<'_>) -> Result<Reply> {
-        self.handle.send(req).await?.await
+        let what = req.op().map(|o| o.name()).unwrap_or("?");
+        let handle = &self.handle;
+        within(self.op_timeout, what, handle.addr(), async {
+            handle.send(req).await?.await
+        })
+        .await
     }
 
     /// Like [`Client::call`] but a non-Ok reply is an error naming op and path.
     pub async fn ok(&mut self, req: &Request<'_>) -> Result<Reply> {
-        let r = self.call(req).await?;
-        if r.err().is_ok() {
-            Ok(r)
-        } else {
-            Err(Error::Keeper {
-                addr: self.addr().to_string(),
-                op: r.op.name().to_string(),
-                path: req.path().unwrap_or("").to_string(),
-                code: r.err(),
-            })
-        }
+        self.call(req).await?.into_ok()
     }
 
-    pub async fn ping(&mut self) -> Result<Duration> {
-        Ok(self.call(&Request::Ping).await?.rtt())
+    pub async fn ping(&mut self) -> Result<Reply> {
+        self.call(&Request::Ping).await
+    }
+
+    pub async fn exists(&mut self, path: &str, watch: bool) -> Result<Reply> {
+        self.call(&Request::Exists(PathWatchRequest { path, watch }))
+            .await
+    }
+
+    pub async fn sync(&mut self, path: &str) -> Result<Reply> {
+        self.call(&Request::Sync(PathRequest { path })).await
+    }
+
+    pub async fn get_data(&mut self, path: &str, watch: bool) -> Result<Reply> {
+        self.call(&Request::GetData(PathWatchRequest { path, watch }))
+            .await
+    }
+
+    /// The children of `path`, without a watch.
+    pub async fn get_children(&mut self, path: &str) -> Result<Reply> {
+        self.call(&Request::GetChildren(PathWatchRequest {
+            path,
+            watch: false,
+        }))
+        .await
+    }
+
+    /// Creates `path` open to anyone (world:anyone, all permissions).
+    pub async fn create(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        mode: CreateMode,
+    ) -> Result<Reply> {
+        self.call(&Request::Create(CreateRequest {
+            path,
+            data,
+            acl: vec![Acl::world_anyone(perms::ALL)],
+            flags: mode.flags(),
+        }))
+        .await
+    }
+
+    /// Sets `path`'s data if its version is `version` (-1: any).
+    pub async fn set_data(&mut self, path: &str, data: &[u8], version: i32) -> Result<Reply> {
+        self.call(&Request::SetData(SetDataRequest {
+            path,
+            data: Some(data),
+            version,
+        }))
+        .await
+    }
+
+    /// Deletes `path` if its version is `version` (-1: any).
+    pub async fn delete(&mut self, path: &str, version: i32) -> Result<Reply> {
+        self.call(&Request::Delete(DeleteRequest { path, version }))
+            .await
+    }
+
+    /// A watch that stays (3.6+); an older server answers with an error code.
+    pub async fn add_watch(&mut self, path: &str, mode: AddWatchMode) -> Result<Reply> {
+        self.call(&Request::AddWatch(AddWatchRequest { path, mode: mode.0 }))
+            .await
     }
 
     /// The next watch notification, if one arrives within `wait`.
@@ -364,6 +489,7 @@ async fn read_frame(sock: &mut TcpStream, buf: &mut Vec<u8>, addr: &str) -> Resu
 
 struct Waiting {
     op: OpCode,
+    request: Vec<u8>,
     sent: Instant,
     reply: oneshot::Sender<Result<Reply>>,
 }
@@ -374,7 +500,7 @@ async fn connection(
     mut buf: Vec<u8>,
     mut rx: mpsc::Receiver<Command>,
     notify: mpsc::UnboundedSender<Notification>,
-    addr: String,
+    addr: Arc<str>,
     ping_every: Option<Duration>,
 ) {
     let mut pending: HashMap<i32, Waiting> = HashMap::new();
@@ -418,13 +544,13 @@ async fn connection(
                     if let Err(e) = sock.write_all(&bytes).await {
                         let kind = e.kind();
                         for (_, _, _, reply) in batch {
-                            let _ = reply.send(Err(Error::Io { addr: addr.clone(), source: std::io::Error::from(kind) }));
+                            let _ = reply.send(Err(Error::Io { addr: addr.to_string(), source: std::io::Error::from(kind) }));
                         }
                         continue;
                     }
                     last_send = sent;
-                    for (op, _, x, reply) in batch {
-                        let w = Waiting { op, sent, reply };
+                    for (op, request, x, reply) in batch {
+                        let w = Waiting { op, request, sent, reply };
                         if x == xid::PING { pings.push_back(Some(w)) } else { pending.insert(x, w); }
                     }
                 }
@@ -435,7 +561,7 @@ async fn connection(
                     let mut bytes = Vec::new();
                     write_frame(&mut bytes, |w| RequestFrame { xid: xid::PING, request: Request::Ping }.write(w));
                     if sock.write_all(&bytes).await.is_err() {
-                        fail(&mut pending, &mut pings, &|n| Error::Closed { addr: addr.clone(), pending: n });
+                        fail(&mut pending, &mut pings, &|n| Error::Closed { addr: addr.to_string(), pending: n });
                         return;
                     }
                     last_send = Instant::now();
@@ -446,7 +572,7 @@ async fn connection(
                 let received = Instant::now();
                 match r {
                     Ok(0) | Err(_) => {
-                        fail(&mut pending, &mut pings, &|n| Error::Closed { addr: addr.clone(), pending: n });
+                        fail(&mut pending, &mut pings, &|n| Error::Closed { addr: addr.to_string(), pending: n });
                         return;
                     }
                     Ok(_) => {}
@@ -456,7 +582,7 @@ async fn connection(
                         Ok(Some((f, used))) => (f.to_vec(), used),
                         Ok(None) => break,
                         Err(source) => {
-                            let e = Error::Proto { addr: addr.clone(), source };
+                            let e = Error::Proto { addr: addr.to_string(), source };
                             let msg = e.to_string();
                             fail(&mut pending, &mut pings, &|_| Error::Config(msg.clone()));
                             return;
@@ -474,17 +600,79 @@ async fn connection(
                         }
                         xid::PING => {
                             if let Some(Some(w)) = pings.pop_front() {
-                                let _ = w.reply.send(Ok(Reply { header, op: w.op, frame, sent: w.sent, received }));
+                                let _ = w.reply.send(Ok(Reply { header, op: w.op, frame, addr: addr.clone(), request: w.request, sent: w.sent, received }));
                             }
                         }
                         x => {
                             if let Some(w) = pending.remove(&x) {
-                                let _ = w.reply.send(Ok(Reply { header, op: w.op, frame, sent: w.sent, received }));
+                                let _ = w.reply.send(Ok(Reply { header, op: w.op, frame, addr: addr.clone(), request: w.request, sent: w.sent, received }));
                             }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::{server, Answer};
+    use super::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn into_ok_names_server_op_and_path() {
+        let addr = server(|k| {
+            Answer::Now(if k == 1 {
+                ErrorCode::OK
+            } else {
+                ErrorCode::NO_NODE
+            })
+        });
+        rt().block_on(async {
+            let mut c = Client::connect(&addr, &ConnectOptions::default())
+                .await
+                .unwrap();
+            let r = c.exists("/a", false).await.unwrap();
+            assert_eq!((r.addr(), r.path()), (addr.as_str(), Some("/a")));
+            assert!(r.into_ok().is_ok());
+            let r = c.delete("/a/b", -1).await.unwrap();
+            assert_eq!(r.err(), ErrorCode::NO_NODE);
+            let e = r.into_ok().unwrap_err().to_string();
+            assert_eq!(e, format!("{addr}: delete /a/b: NoNode"));
+            let e = c.ok(&Request::Ping).await.unwrap_err().to_string();
+            assert_eq!(e, format!("{addr}: ping : NoNode"));
+        });
+    }
+
+    #[test]
+    fn op_timeout_bounds_each_request() {
+        let addr = server(|k| {
+            if k == 1 {
+                Answer::Never
+            } else {
+                Answer::Now(ErrorCode::OK)
+            }
+        });
+        rt().block_on(async {
+            let opts = ConnectOptions {
+                op_timeout: Duration::from_millis(100),
+                ..Default::default()
+            };
+            let mut c = Client::connect(&addr, &opts).await.unwrap();
+            let e = c.sync("/").await.unwrap_err().to_string();
+            assert_eq!(e, format!("{addr}: no answer to sync within 100ms"));
+            // The session goes on; a late reply would just be dropped.
+            assert!(c.exists("/", false).await.unwrap().into_ok().is_ok());
+            let p = c.handle().send(&Request::Ping).await.unwrap();
+            assert!(p.within(Duration::from_secs(1)).await.is_ok());
+        });
     }
 }

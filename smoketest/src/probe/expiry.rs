@@ -9,10 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-use zkproto::{CreateRequest, EventType, PathRequest, PathWatchRequest, Request};
+use zkproto::{CreateMode, EventType};
 
-use super::{acl, within, Run};
-use crate::client::{Client, ConnectOptions};
+use super::{sync_and_watch, Run};
+use crate::client::Client;
 use crate::error::Result;
 use crate::results::ExpiryResult;
 
@@ -21,46 +21,25 @@ impl Run<'_> {
         let t = self.cfg.op_timeout;
         let n = self.clients.len();
         let tick = crate::recommend::tick_ms(&self.out);
-        let opts = ConnectOptions {
-            timeout_ms: self.cfg.session_timeout_ms,
-            connect_timeout: t,
-            resume: None,
-            // Silence from the victim is the point; we ping once, by hand.
-            auto_ping: false,
-        };
+        // Silence from the victim is the point; we ping once, by hand.
+        let opts = self.options(self.cfg.session_timeout_ms, false);
         let mut victims = Vec::with_capacity(n);
         for a in 0..n {
             let addr = self.addr(a);
             let node = format!("{}/exp{a}", self.root);
             let mut c = Client::connect(&addr, &opts).await?;
-            within(
-                t,
-                "create",
-                &addr,
-                c.ok(&Request::Create(CreateRequest {
-                    path: &node,
-                    data: None,
-                    acl: acl(),
-                    flags: 1,
-                })),
-            )
-            .await?;
+            c.create(&node, None, CreateMode::Ephemeral)
+                .await?
+                .into_ok()?;
             let b = (a + 1) % n;
-            let obs = self.client(b)?;
-            obs.ok(&Request::Sync(PathRequest { path: &node })).await?;
-            obs.ok(&Request::Exists(PathWatchRequest {
-                path: &node,
-                watch: true,
-            }))
-            .await?;
+            sync_and_watch(self.client(b)?, &node).await?;
             victims.push((a, b, node, c));
         }
         // All victims go silent together so the wait is paid once.
         let mut silent = Vec::with_capacity(n);
         let mut longest = Duration::ZERO;
         for (a, b, node, mut c) in victims {
-            let addr = self.addr(a);
-            let last = within(t, "ping", &addr, c.call(&Request::Ping)).await?;
+            let last = c.ping().await?;
             let negotiated = c.handshake.timeout_ms;
             c.abort().await;
             longest = longest.max(Duration::from_millis(negotiated.max(0) as u64));

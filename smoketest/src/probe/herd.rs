@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use super::Run;
-use crate::client::{Client, ConnectOptions};
+use crate::client::Client;
 use crate::discover::ServerInfo;
 use crate::error::Result;
 use crate::hist::Hist;
@@ -44,13 +44,7 @@ pub fn herd_cap(info: &ServerInfo) -> (Option<usize>, String) {
 impl Run<'_> {
     pub(super) async fn herd(&mut self) -> Result<()> {
         let k = self.cfg.herd.unwrap_or(0);
-        let t = self.cfg.op_timeout;
-        let opts = ConnectOptions {
-            timeout_ms: self.cfg.session_timeout_ms,
-            connect_timeout: t,
-            resume: None,
-            auto_ping: false,
-        };
+        let opts = self.options(self.cfg.session_timeout_ms, false);
         for i in 0..self.clients.len() {
             let addr = self.addr(i);
             let (cap, cap_reason) = herd_cap(&self.out.servers[i].info);
@@ -95,10 +89,7 @@ impl Run<'_> {
             }
             // Close them all before the next server so they neither count
             // against its limit nor linger as sessions to expire.
-            let closes: Vec<_> = open
-                .into_iter()
-                .map(|c| tokio::spawn(async move { tokio::time::timeout(t, c.close()).await }))
-                .collect();
+            let closes: Vec<_> = open.into_iter().map(|c| tokio::spawn(c.close())).collect();
             for c in closes {
                 let _ = c.await;
             }

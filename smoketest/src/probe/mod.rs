@@ -12,10 +12,7 @@ pub use herd::herd_cap;
 
 use std::time::{Duration, Instant};
 
-use zkproto::{
-    perms, Acl, AddWatchMode, CreateRequest, DeleteRequest, ErrorCode, EventType, PathRequest,
-    PathWatchRequest, Request, Response, SetDataRequest,
-};
+use zkproto::{AddWatchMode, CreateMode, ErrorCode, EventType, PathRequest, Request, Response};
 
 use crate::client::{Client, ConnectOptions};
 use crate::discover::{self, Servers};
@@ -99,10 +96,6 @@ impl Progress for () {
     fn phase(&self, _: &str) {}
 }
 
-fn acl() -> Vec<Acl<'static>> {
-    vec![Acl::world_anyone(perms::ALL)]
-}
-
 struct Run<'a> {
     cfg: &'a Config,
     root: String,
@@ -113,24 +106,21 @@ struct Run<'a> {
     samples: Vec<Sample>,
 }
 
-async fn within<T>(
-    t: Duration,
-    what: &str,
-    addr: &str,
-    f: impl std::future::Future<Output = Result<T>>,
-) -> Result<T> {
-    tokio::time::timeout(t, f)
-        .await
-        .map_err(|_| Error::Timeout {
-            addr: addr.into(),
-            what: what.into(),
-            after: t,
-        })?
-}
-
 impl Run<'_> {
     fn addr(&self, i: usize) -> String {
         self.cfg.servers.addrs[i].clone()
+    }
+
+    /// Options for a session of this run: `--op-timeout` bounds the connect
+    /// and every request.
+    fn options(&self, timeout_ms: i32, auto_ping: bool) -> ConnectOptions {
+        ConnectOptions {
+            timeout_ms,
+            connect_timeout: self.cfg.op_timeout,
+            op_timeout: self.cfg.op_timeout,
+            resume: None,
+            auto_ping,
+        }
     }
 
     fn sample(
@@ -248,11 +238,7 @@ impl Run<'_> {
     }
 
     async fn sessions(&mut self) -> Result<()> {
-        let opts = ConnectOptions {
-            timeout_ms: self.cfg.session_timeout_ms,
-            connect_timeout: self.cfg.op_timeout,
-            ..Default::default()
-        };
+        let opts = self.options(self.cfg.session_timeout_ms, true);
         for (i, addr) in self.cfg.servers.addrs.clone().iter().enumerate() {
             let c = Client::connect(addr, &opts).await?;
             let h = c.handshake.clone();
@@ -278,7 +264,7 @@ impl Run<'_> {
                     } else {
                         s.max_session_timeout_ms = Some(p.handshake.timeout_ms);
                     }
-                    let _ = within(self.cfg.op_timeout, "closeSession", addr, p.close()).await;
+                    let _ = p.close().await;
                 }
             }
             self.out.servers[i].session = Some(s);
@@ -296,71 +282,24 @@ impl Run<'_> {
     }
 
     async fn make_root(&mut self) -> Result<()> {
-        let t = self.cfg.op_timeout;
         let base = self.base();
         let root = self.root.clone();
-        let addr = self.cfg.servers.addrs[0].clone();
         let c = self.client(0)?;
-        if !base.is_empty() {
-            let r = within(
-                t,
-                "exists",
-                &addr,
-                c.call(&Request::Exists(PathWatchRequest {
-                    path: &base,
-                    watch: false,
-                })),
-            )
-            .await?;
-            if r.err() == ErrorCode::NO_NODE {
-                return Err(Error::Config(format!("chroot {base} does not exist")));
-            }
+        if !base.is_empty() && c.exists(&base, false).await?.err() == ErrorCode::NO_NODE {
+            return Err(Error::Config(format!("chroot {base} does not exist")));
         }
         let parent = format!("{base}/zksmoketest");
-        let r = within(
-            t,
-            "create",
-            &addr,
-            c.call(&Request::Create(CreateRequest {
-                path: &parent,
-                data: None,
-                acl: acl(),
-                flags: 0,
-            })),
-        )
-        .await?;
-        if !r.err().is_ok() && r.err() != ErrorCode::NODE_EXISTS {
-            return Err(Error::Keeper {
-                addr,
-                op: "create".into(),
-                path: parent,
-                code: r.err(),
-            });
+        let r = c.create(&parent, None, CreateMode::Persistent).await?;
+        if r.err() != ErrorCode::NODE_EXISTS {
+            r.into_ok()?;
         }
-        within(
-            t,
-            "create",
-            &addr,
-            c.ok(&Request::Create(CreateRequest {
-                path: &root,
-                data: None,
-                acl: acl(),
-                flags: 0,
-            })),
-        )
-        .await?;
+        c.create(&root, None, CreateMode::Persistent)
+            .await?
+            .into_ok()?;
         // Every later phase uses the root on every server; one that has not
         // applied the create yet would answer NoNode.
         for j in 1..self.clients.len() {
-            let addr = self.addr(j);
-            let c = self.client(j)?;
-            within(
-                t,
-                "sync",
-                &addr,
-                c.ok(&Request::Sync(PathRequest { path: &root })),
-            )
-            .await?;
+            self.client(j)?.sync(&root).await?.into_ok()?;
         }
         Ok(())
     }
@@ -372,15 +311,13 @@ impl Run<'_> {
         n: usize,
         req: &Request<'_>,
     ) -> Result<Hist> {
-        let t = self.cfg.op_timeout;
-        let addr = self.cfg.servers.addrs[i].clone();
         let warmup = self.cfg.warmup;
         let op = req.op().map(|o| o.name()).unwrap_or("?");
         let mut h = Hist::default();
         let mut times = Vec::with_capacity(n);
         let c = self.client(i)?;
         for k in 0..warmup + n {
-            let r = within(t, op, &addr, c.ok(req)).await?;
+            let r = c.ok(req).await?;
             if k >= warmup {
                 h.record(r.rtt());
                 times.push((r.sent, r.rtt()));
@@ -432,19 +369,13 @@ impl Run<'_> {
     }
 
     async fn writes(&mut self) -> Result<()> {
-        let t = self.cfg.op_timeout;
         let value = vec![b'z'; self.cfg.value_size];
         for i in 0..self.clients.len() {
-            let addr = self.cfg.servers.addrs[i].clone();
             let own = format!("{}/s{i}", self.root);
             self.client(i)?
-                .ok(&Request::Create(CreateRequest {
-                    path: &own,
-                    data: Some(&value),
-                    acl: acl(),
-                    flags: 0,
-                }))
-                .await?;
+                .create(&own, Some(&value), CreateMode::Persistent)
+                .await?
+                .into_ok()?;
             let h = self
                 .latency_loop(
                     "write",
@@ -456,36 +387,16 @@ impl Run<'_> {
             let (mut hc, mut hd) = (Hist::default(), Hist::default());
             let pairs = (self.cfg.ops / 4).max(10);
             let mut times = Vec::with_capacity(2 * pairs);
-            let c = self.clients[i].as_mut().ok_or(Error::Closed {
-                addr: addr.clone(),
-                pending: 0,
-            })?;
+            let c = self.client(i)?;
             for k in 0..pairs {
                 let p = format!("{own}-e{k}");
-                let r = within(
-                    t,
-                    "create",
-                    &addr,
-                    c.ok(&Request::Create(CreateRequest {
-                        path: &p,
-                        data: Some(&value),
-                        acl: acl(),
-                        flags: 1,
-                    })),
-                )
-                .await?;
+                let r = c
+                    .create(&p, Some(&value), CreateMode::Ephemeral)
+                    .await?
+                    .into_ok()?;
                 hc.record(r.rtt());
                 times.push(("create", r.sent, r.rtt()));
-                let r = within(
-                    t,
-                    "delete",
-                    &addr,
-                    c.ok(&Request::Delete(DeleteRequest {
-                        path: &p,
-                        version: -1,
-                    })),
-                )
-                .await?;
+                let r = c.delete(&p, -1).await?.into_ok()?;
                 hd.record(r.rtt());
                 times.push(("delete", r.sent, r.rtt()));
             }
@@ -504,29 +415,18 @@ impl Run<'_> {
         let n = self.clients.len();
         let node = format!("{}/w", self.root);
         self.client(0)?
-            .ok(&Request::Create(CreateRequest {
-                path: &node,
-                data: None,
-                acl: acl(),
-                flags: 0,
-            }))
-            .await?;
+            .create(&node, None, CreateMode::Persistent)
+            .await?
+            .into_ok()?;
         // Persistent watches (3.6+) see every write; older servers fall back
         // to one-shot watches re-armed before each write.
         let mut persistent = true;
         for j in 0..n {
             // The create went through server 0; a server that has not applied
             // it yet would report it to a watch armed now as NodeCreated.
-            self.client(j)?
-                .ok(&Request::Sync(PathRequest { path: &node }))
-                .await?;
-            let r = self
-                .client(j)?
-                .call(&Request::AddWatch(zkproto::AddWatchRequest {
-                    path: &node,
-                    mode: AddWatchMode::PERSISTENT.0,
-                }))
-                .await?;
+            let c = self.client(j)?;
+            c.sync(&node).await?.into_ok()?;
+            let r = c.add_watch(&node, AddWatchMode::PERSISTENT).await?;
             if !r.err().is_ok() {
                 persistent = false;
             }
@@ -544,23 +444,15 @@ impl Run<'_> {
             for round in 0..self.cfg.rounds {
                 if !persistent {
                     for j in 0..n {
-                        self.client(j)?
-                            .ok(&Request::Exists(PathWatchRequest {
-                                path: &node,
-                                watch: true,
-                            }))
-                            .await?;
+                        self.client(j)?.exists(&node, true).await?.into_ok()?;
                     }
                 }
                 let data = format!("{w}-{round}");
                 let sent = Instant::now();
                 self.client(w)?
-                    .ok(&Request::SetData(SetDataRequest {
-                        path: &node,
-                        data: Some(data.as_bytes()),
-                        version: -1,
-                    }))
-                    .await?;
+                    .set_data(&node, data.as_bytes(), -1)
+                    .await?
+                    .into_ok()?;
                 check.writes += 1;
                 check.expected += n as u64;
                 for j in 0..n {
@@ -617,41 +509,25 @@ impl Run<'_> {
             .unwrap_or(0);
         let node = format!("{}/v", self.root);
         self.client(leader)?
-            .ok(&Request::Create(CreateRequest {
-                path: &node,
-                data: None,
-                acl: acl(),
-                flags: 0,
-            }))
-            .await?;
+            .create(&node, None, CreateMode::Persistent)
+            .await?
+            .into_ok()?;
         let mut lag: Vec<Hist> = (0..n).map(|_| Hist::default()).collect();
         let mut times = Vec::new();
         for round in 0..self.cfg.rounds {
             let data = format!("v{round}");
             let sent = Instant::now();
             self.client(leader)?
-                .ok(&Request::SetData(SetDataRequest {
-                    path: &node,
-                    data: Some(data.as_bytes()),
-                    version: -1,
-                }))
-                .await?;
+                .set_data(&node, data.as_bytes(), -1)
+                .await?
+                .into_ok()?;
             for (j, slot) in lag.iter_mut().enumerate() {
                 if j == leader {
                     continue;
                 }
-                let addr = self.cfg.servers.addrs[j].clone();
-                let c = self.clients[j].as_mut().ok_or(Error::Closed {
-                    addr: addr.clone(),
-                    pending: 0,
-                })?;
+                let c = self.client(j)?;
                 loop {
-                    let r = c
-                        .ok(&Request::GetData(PathWatchRequest {
-                            path: &node,
-                            watch: false,
-                        }))
-                        .await?;
+                    let r = c.get_data(&node, false).await?.into_ok()?;
                     if let Ok(Response::GetData(g)) = r.body() {
                         if g.data == Some(data.as_bytes()) {
                             let d = r.received.saturating_duration_since(sent);
@@ -662,7 +538,7 @@ impl Run<'_> {
                     }
                     if sent.elapsed() > t {
                         return Err(Error::Timeout {
-                            addr,
+                            addr: c.addr().to_string(),
                             what: format!("write {data} to become visible"),
                             after: t,
                         });
@@ -684,39 +560,21 @@ impl Run<'_> {
     async fn ephemerals(&mut self) -> Result<()> {
         let t = self.cfg.op_timeout;
         let n = self.clients.len();
-        let opts = ConnectOptions {
-            timeout_ms: self.cfg.session_timeout_ms,
-            connect_timeout: t,
-            ..Default::default()
-        };
+        let opts = self.options(self.cfg.session_timeout_ms, true);
         for a in 0..n {
             let addr = self.cfg.servers.addrs[a].clone();
             let node = format!("{}/x{a}", self.root);
             let mut closer = Client::connect(&addr, &opts).await?;
-            within(
-                t,
-                "create",
-                &addr,
-                closer.ok(&Request::Create(CreateRequest {
-                    path: &node,
-                    data: None,
-                    acl: acl(),
-                    flags: 1,
-                })),
-            )
-            .await?;
+            closer
+                .create(&node, None, CreateMode::Ephemeral)
+                .await?
+                .into_ok()?;
             for b in (0..n).filter(|b| *b != a) {
                 // The create went through server a; catch b up before arming.
-                let c = self.client(b)?;
-                c.ok(&Request::Sync(PathRequest { path: &node })).await?;
-                c.ok(&Request::Exists(PathWatchRequest {
-                    path: &node,
-                    watch: true,
-                }))
-                .await?;
+                sync_and_watch(self.client(b)?, &node).await?;
             }
             let sent = Instant::now();
-            within(t, "closeSession", &addr, closer.close()).await?;
+            closer.close().await?;
             for b in (0..n).filter(|b| *b != a) {
                 let baddr = self.cfg.servers.addrs[b].clone();
                 let ev = self.client(b)?.next_notification(t).await;
@@ -750,29 +608,12 @@ impl Run<'_> {
         let Some(i) = self.clients.iter().position(Option::is_some) else {
             return Ok(());
         };
-        let t = self.cfg.op_timeout;
-        let addr = self.cfg.servers.addrs[i].clone();
         let root = self.root.clone();
         let parent = format!("{}/zksmoketest", self.base());
         let c = self.client(i)?;
         // Children were created through every server: see them all.
-        within(
-            t,
-            "sync",
-            &addr,
-            c.call(&Request::Sync(PathRequest { path: &root })),
-        )
-        .await?;
-        let r = within(
-            t,
-            "getChildren",
-            &addr,
-            c.call(&Request::GetChildren(PathWatchRequest {
-                path: &root,
-                watch: false,
-            })),
-        )
-        .await?;
+        c.sync(&root).await?;
+        let r = c.get_children(&root).await?;
         if r.err() == ErrorCode::NO_NODE {
             return Ok(());
         }
@@ -781,68 +622,33 @@ impl Run<'_> {
             _ => vec![],
         };
         for ch in children {
-            let p = format!("{root}/{ch}");
-            let r = within(
-                t,
-                "delete",
-                &addr,
-                c.call(&Request::Delete(DeleteRequest {
-                    path: &p,
-                    version: -1,
-                })),
-            )
-            .await?;
-            if !r.err().is_ok() && r.err() != ErrorCode::NO_NODE {
-                return Err(Error::Keeper {
-                    addr,
-                    op: "delete".into(),
-                    path: p,
-                    code: r.err(),
-                });
+            let r = c.delete(&format!("{root}/{ch}"), -1).await?;
+            if r.err() != ErrorCode::NO_NODE {
+                r.into_ok()?;
             }
         }
-        within(
-            t,
-            "delete",
-            &addr,
-            c.ok(&Request::Delete(DeleteRequest {
-                path: &root,
-                version: -1,
-            })),
-        )
-        .await?;
+        c.delete(&root, -1).await?.into_ok()?;
         // Tidy the shared parent if this was the last run using it.
-        let _ = within(
-            t,
-            "delete",
-            &addr,
-            c.call(&Request::Delete(DeleteRequest {
-                path: &parent,
-                version: -1,
-            })),
-        )
-        .await;
-        let r = within(
-            t,
-            "exists",
-            &addr,
-            c.call(&Request::Exists(PathWatchRequest {
-                path: &root,
-                watch: false,
-            })),
-        )
-        .await?;
-        if r.err() != ErrorCode::NO_NODE {
+        let _ = c.delete(&parent, -1).await;
+        if c.exists(&root, false).await?.err() != ErrorCode::NO_NODE {
             return Err(Error::Config(format!("{root} still exists after cleanup")));
         }
         for c in self.clients.iter_mut() {
             if let Some(c) = c.take() {
-                let addr = c.addr().to_string();
-                let _ = within(t, "closeSession", &addr, c.close()).await;
+                let _ = c.close().await;
             }
         }
         Ok(())
     }
+}
+
+/// Arms a one-shot watch on `path` through `c`. The node was created
+/// through another server: sync first, or a server that has not applied
+/// the create yet would report it to the watch as NodeCreated.
+async fn sync_and_watch(c: &mut Client, path: &str) -> Result<()> {
+    c.sync(path).await?.into_ok()?;
+    c.exists(path, true).await?.into_ok()?;
+    Ok(())
 }
 
 /// The unique root of one run: `/zksmoketest/<host>-<pid>-<random>`.

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use zkproto::{PathWatchRequest, Request, SetDataRequest};
 
-use super::{within, Run};
+use super::Run;
+use crate::client::within;
 use crate::error::{Error, Result};
 use crate::hist::Hist;
 use crate::results::OpenLoopResult;
@@ -107,15 +108,7 @@ impl Run<'_> {
             })
             .await?;
             let left = deadline.saturating_duration_since(Instant::now()).max(t);
-            let r = within(left, name, &addr, pending?).await?;
-            if !r.err().is_ok() {
-                return Err(Error::Keeper {
-                    addr,
-                    op: name.into(),
-                    path: String::new(),
-                    code: r.err(),
-                });
-            }
+            let r = pending?.within(left).await?.into_ok()?;
             sends.0 = sends.0.or(Some(r.sent));
             sends.1 = Some(r.sent);
             if k >= warmup {
@@ -153,69 +146,22 @@ impl Run<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::fake::{server, Answer};
     use crate::client::{Client, ConnectOptions};
     use crate::results::{RunResult, ServerResult};
-    use std::io::{Read, Write};
-    use zkproto::{write_frame, ConnectResponse, ErrorCode, Record, ReplyHeader};
+    use zkproto::ErrorCode;
 
     /// A one-connection server answering every request at once, except that
     /// it stalls for `stall` before answering request `stall_at`, as a GC
     /// pause would; requests keep arriving meanwhile.
     fn stalling_server(stall_at: usize, stall: Duration) -> String {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap().to_string();
-        std::thread::spawn(move || {
-            let Ok((mut s, _)) = l.accept() else { return };
-            let _ = s.set_nodelay(true);
-            let (mut buf, mut chunk) = (Vec::new(), vec![0u8; 65536]);
-            let mut seen = 0usize;
-            loop {
-                let n = match s.read(&mut chunk) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
-                };
-                buf.extend_from_slice(&chunk[..n]);
-                let mut out = Vec::new();
-                while let Ok(Some((frame, used))) =
-                    zkproto::split_frame(&buf, zkproto::DEFAULT_MAX_FRAME)
-                {
-                    let xid = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
-                    if seen == 0 {
-                        write_frame(&mut out, |w| {
-                            ConnectResponse {
-                                protocol_version: 0,
-                                timeout_ms: 10_000,
-                                session_id: 1,
-                                passwd: Some(&[0; 16]),
-                                read_only: Some(false),
-                            }
-                            .write(w)
-                        });
-                    } else {
-                        if seen == stall_at {
-                            s.write_all(&out).unwrap();
-                            out.clear();
-                            std::thread::sleep(stall);
-                        }
-                        write_frame(&mut out, |w| {
-                            ReplyHeader {
-                                xid,
-                                zxid: 1,
-                                err: ErrorCode(0),
-                            }
-                            .write(w);
-                            w.extend_from_slice(&[0; 68]); // a Stat
-                        });
-                    }
-                    seen += 1;
-                    buf.drain(..used);
-                }
-                if s.write_all(&out).is_err() {
-                    return;
-                }
+        server(move |k| {
+            if k == stall_at {
+                Answer::After(stall)
+            } else {
+                Answer::Now(ErrorCode::OK)
             }
-        });
-        addr
+        })
     }
 
     /// The same 200 ms stall, measured both ways.

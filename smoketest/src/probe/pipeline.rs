@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::openloop::Op;
-use super::{within, Run};
-use crate::error::{Error, Result};
+use super::Run;
+use crate::error::Result;
 use crate::results::PipelineResult;
 
 /// Requests per op kind and server: enough windows for a stable rate, and
@@ -49,7 +49,6 @@ impl Run<'_> {
     /// Keeps `depth` requests in flight until `n` are answered; ops/s.
     async fn window(&mut self, i: usize, depth: usize, n: usize, op: Op) -> Result<f64> {
         let t = self.cfg.op_timeout;
-        let addr = self.addr(i);
         let name = op.name();
         let req = op.request();
         let handle = self.client(i)?.handle();
@@ -65,15 +64,7 @@ impl Run<'_> {
         // One session's replies come in request order, so the oldest
         // request is always the next to be answered.
         while let Some(p) = inflight.pop_front() {
-            let r = within(t, name, &addr, p).await?;
-            if !r.err().is_ok() {
-                return Err(Error::Keeper {
-                    addr,
-                    op: name.into(),
-                    path: req.path().unwrap_or("").into(),
-                    code: r.err(),
-                });
-            }
+            let r = p.within(t).await?.into_ok()?;
             if sent < n {
                 inflight.push_back(handle.send(&req).await?);
                 sent += 1;

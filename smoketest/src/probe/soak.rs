@@ -6,8 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use zkproto::Request;
-
 use super::Run;
 use crate::client::{Client, ConnectOptions};
 use crate::error::{Error, Result};
@@ -33,15 +31,9 @@ impl Run<'_> {
             requested_timeout_ms: timeout,
             timeout_source: source.into(),
         });
-        let opts = ConnectOptions {
-            timeout_ms: timeout,
-            connect_timeout: self.cfg.op_timeout,
-            resume: None,
-            // Our own once-a-second pings are the measurement.
-            auto_ping: false,
-        };
+        // Our own once-a-second pings are the measurement.
+        let opts = self.options(timeout, false);
         let t0 = self.t0;
-        let op_timeout = self.cfg.op_timeout;
         let tasks: Vec<_> = self
             .cfg
             .servers
@@ -49,7 +41,7 @@ impl Run<'_> {
             .iter()
             .map(|addr| {
                 let (addr, opts) = (addr.clone(), opts.clone());
-                tokio::spawn(soak_one(addr, opts, duration, op_timeout, t0))
+                tokio::spawn(soak_one(addr, opts, duration, t0))
             })
             .collect();
         for (i, task) in tasks.into_iter().enumerate() {
@@ -65,7 +57,6 @@ async fn soak_one(
     addr: String,
     opts: ConnectOptions,
     duration: Duration,
-    op_timeout: Duration,
     t0: Instant,
 ) -> (SoakResult, Vec<Sample>) {
     let mut res = SoakResult::default();
@@ -105,8 +96,9 @@ async fn soak_one(
                 }
             }
         }
-        match tokio::time::timeout(op_timeout, client.call(&Request::Ping)).await {
-            Ok(Ok(r)) => {
+        // The op timeout bounds each ping: a ping unanswered by then is lost.
+        match client.ping().await {
+            Ok(r) => {
                 res.pings += 1;
                 h.record(r.rtt());
                 res.series.push(SoakPoint {
@@ -121,7 +113,14 @@ async fn soak_one(
                     latency_us: r.rtt().as_micros() as u64,
                 });
             }
-            Ok(Err(e)) => {
+            Err(Error::Timeout { .. }) => {
+                res.lost += 1;
+                res.series.push(SoakPoint {
+                    at_ms,
+                    rtt_us: None,
+                });
+            }
+            Err(e) => {
                 res.disconnects += 1;
                 res.errors.push(format!("at {at_ms}ms: {e}"));
                 res.series.push(SoakPoint {
@@ -130,16 +129,9 @@ async fn soak_one(
                 });
                 alive = false;
             }
-            Err(_) => {
-                res.lost += 1;
-                res.series.push(SoakPoint {
-                    at_ms,
-                    rtt_us: None,
-                });
-            }
         }
     }
-    let _ = tokio::time::timeout(op_timeout, client.close()).await;
+    let _ = client.close().await;
     res.ping = (!h.is_empty()).then(|| h.summary());
     (res, samples)
 }
