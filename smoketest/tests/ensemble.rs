@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{delaying_proxy, repo, text, Ensemble};
+use common::{delaying_proxy, text, Ensemble};
 
 const PORT: u16 = 24181;
 
@@ -58,26 +58,13 @@ fn stop_node(dir: &Path, n: usize) {
 
 #[test]
 fn ensemble_scenarios() {
-    let dir = std::env::temp_dir().join(format!("zksmoketest-ensemble-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let st = Command::new(repo().join("scripts/zk.sh"))
-        .arg("ensemble")
-        .arg(&dir)
-        .args([
-            "3",
-            "--client-port",
-            &PORT.to_string(),
-            "--first-addr",
-            "127.0.0.21",
-            "--quorum-port",
-            "24888",
-            "--election-port",
-            "24999",
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success(), "starting the ensemble failed");
-    let _ens = Ensemble(dir.clone());
+    let ens = Ensemble::start(
+        "zksmoketest-ensemble",
+        "127.0.0.21",
+        [PORT, 24888, 24999],
+        &[],
+    );
+    let dir = ens.dir().to_path_buf();
     let servers = addrs().join(",");
 
     // 1. Healthy: PASS, every phase ok, nothing left behind.
