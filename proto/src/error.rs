@@ -32,6 +32,9 @@ pub enum ProtoError {
     OpNotAllowed { opcode: i32, context: &'static str },
     #[error("{what}: unexpected value {value}")]
     BadValue { what: &'static str, value: i64 },
+    /// An event log line that is not a valid event (see `event`).
+    #[error("line {line}: {msg}")]
+    BadEventLine { line: u64, msg: String },
 }
 
 pub type Result<T> = std::result::Result<T, ProtoError>;

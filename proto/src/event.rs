@@ -170,15 +170,6 @@ pub struct Event {
     pub detail: Option<serde_json::Value>,
 }
 
-/// Why a log line could not be read.
-#[derive(Debug, thiserror::Error)]
-#[error("line {line}: {source}")]
-pub struct EventLineError {
-    pub line: u64,
-    #[source]
-    pub source: serde_json::Error,
-}
-
 impl Event {
     /// A new event with only the common fields set.
     pub fn new(
@@ -219,10 +210,10 @@ impl Event {
 
     /// Parses one line; `line_no` is carried into the error so a reader can
     /// report a corrupt line and go on with the next.
-    pub fn from_line(line: &str, line_no: u64) -> Result<Event, EventLineError> {
-        serde_json::from_str(line).map_err(|source| EventLineError {
+    pub fn from_line(line: &str, line_no: u64) -> Result<Event, crate::ProtoError> {
+        serde_json::from_str(line).map_err(|e| crate::ProtoError::BadEventLine {
             line: line_no,
-            source,
+            msg: e.to_string(),
         })
     }
 }
@@ -296,7 +287,10 @@ mod tests {
     #[test]
     fn corrupt_lines_name_their_line() {
         let err = Event::from_line("{\"ts\":", 42).unwrap_err();
-        assert_eq!(err.line, 42);
+        assert!(matches!(
+            err,
+            crate::ProtoError::BadEventLine { line: 42, .. }
+        ));
         assert!(err.to_string().starts_with("line 42:"));
         // A line with neither stamp is refused, not silently placed.
         let no_stamp = r#"{"ts":"x","node":"1","seq":0,"kind":"k","level":"info"}"#;
