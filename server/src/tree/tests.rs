@@ -1,0 +1,707 @@
+//! Exact ZooKeeper stat values and result codes after short sequences.
+
+use zkproto::{perms, CreateMode, ErrorCode, EventType, Stat};
+
+use super::*;
+
+const S1: i64 = 0x100;
+const S2: i64 = 0x200;
+
+fn create_op(path: &str, mode: CreateMode) -> CreateOp {
+    CreateOp {
+        path: path.into(),
+        data: b"d".to_vec(),
+        acl: vec![Acl::world_anyone(perms::ALL)],
+        mode,
+        session: S1,
+        ttl_ms: -1,
+    }
+}
+
+fn create(path: &str) -> Op {
+    Op::Create(create_op(path, CreateMode::Persistent))
+}
+
+fn create_mode(path: &str, mode: CreateMode) -> Op {
+    Op::Create(create_op(path, mode))
+}
+
+fn delete(path: &str, version: i32) -> Op {
+    Op::Delete(DeleteOp {
+        path: path.into(),
+        version,
+    })
+}
+
+fn set_data(path: &str, data: &[u8], version: i32) -> Op {
+    Op::SetData(SetDataOp {
+        path: path.into(),
+        data: data.to_vec(),
+        version,
+    })
+}
+
+fn trig(path: &str, event: EventType) -> Trigger {
+    Trigger {
+        path: path.into(),
+        event,
+    }
+}
+
+/// Applies `ops` at zxids 1, 2, ... and times 1000, 2000, ...
+fn run(tree: &mut DataTree, first_zxid: i64, ops: &[Op]) -> Vec<Applied> {
+    ops.iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let z = first_zxid + i as i64;
+            tree.apply(z, z * 1000, op)
+        })
+        .collect()
+}
+
+#[test]
+fn initial_tree() {
+    let t = DataTree::new();
+    assert_eq!(
+        t.paths().collect::<Vec<_>>(),
+        ["/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]
+    );
+    let root = t.exists("/").unwrap();
+    assert_eq!(
+        root,
+        Stat {
+            num_children: 1,
+            ..Stat::default()
+        }
+    );
+    assert_eq!(t.exists(ZOOKEEPER).unwrap().num_children, 2);
+    assert_eq!(t.exists(QUOTA).unwrap(), Stat::default());
+    let (data, stat) = t.get(CONFIG).unwrap();
+    assert!(data.is_empty());
+    assert_eq!(
+        stat,
+        Stat {
+            aversion: -1,
+            ..Stat::default()
+        }
+    );
+    assert_eq!(t.acl(CONFIG).unwrap().0, [Acl::world_anyone(perms::READ)]);
+    assert_eq!(t.acl("/").unwrap().0, [Acl::world_anyone(perms::ALL)]);
+    assert_eq!(t.all_children_number("/"), Some(3));
+    t.check_invariants().unwrap();
+}
+
+#[test]
+fn create_parent_and_child_stats() {
+    let mut t = DataTree::new();
+    let r = run(&mut t, 5, &[create("/a"), create("/a/b")]);
+    assert_eq!(r[0].code, ErrorCode::OK);
+    assert_eq!(r[0].path.as_deref(), Some("/a"));
+    assert_eq!(
+        r[0].triggers,
+        [
+            trig("/a", EventType::NODE_CREATED),
+            trig("/", EventType::NODE_CHILDREN_CHANGED)
+        ]
+    );
+    let a = t.exists("/a").unwrap();
+    assert_eq!(
+        a,
+        Stat {
+            czxid: 5,
+            mzxid: 5,
+            ctime: 5000,
+            mtime: 5000,
+            version: 0,
+            cversion: 1,
+            aversion: 0,
+            ephemeral_owner: 0,
+            data_length: 1,
+            num_children: 1,
+            pzxid: 6,
+        }
+    );
+    let b = t.exists("/a/b").unwrap();
+    assert_eq!(
+        b,
+        Stat {
+            czxid: 6,
+            mzxid: 6,
+            ctime: 6000,
+            mtime: 6000,
+            data_length: 1,
+            pzxid: 6,
+            ..Stat::default()
+        }
+    );
+    assert_eq!(r[1].stat, Some(b));
+    let root = t.exists("/").unwrap();
+    assert_eq!((root.cversion, root.pzxid, root.num_children), (1, 5, 2));
+    assert_eq!(t.all_children_number("/a"), Some(1));
+    assert_eq!(t.all_children_number("/"), Some(5));
+    assert_eq!(t.last_zxid(), 6);
+}
+
+#[test]
+fn create_errors() {
+    let mut t = DataTree::new();
+    run(&mut t, 1, &[create("/a")]);
+    let before = t.clone();
+    let codes: Vec<ErrorCode> = run(
+        &mut t,
+        2,
+        &[
+            create("/a"),
+            create("/x/y"),
+            create("/"),
+            create("a"),
+            create("/a/"),
+            Op::Create(CreateOp {
+                acl: vec![],
+                ..create_op("/b", CreateMode::Persistent)
+            }),
+            Op::Create(CreateOp {
+                acl: vec![Acl::new(perms::ALL, "world", "someone")],
+                ..create_op("/b", CreateMode::Persistent)
+            }),
+            // Path faults come before ACL faults, ACL before NoNode.
+            Op::Create(CreateOp {
+                acl: vec![],
+                ..create_op("/x/", CreateMode::Persistent)
+            }),
+            Op::Create(CreateOp {
+                acl: vec![],
+                ..create_op("/x/y", CreateMode::Persistent)
+            }),
+        ],
+    )
+    .into_iter()
+    .map(|a| a.code)
+    .collect();
+    assert_eq!(
+        codes,
+        [
+            ErrorCode::NODE_EXISTS,
+            ErrorCode::NO_NODE,
+            ErrorCode::NODE_EXISTS,
+            ErrorCode::BAD_ARGUMENTS,
+            ErrorCode::BAD_ARGUMENTS,
+            ErrorCode::INVALID_ACL,
+            ErrorCode::INVALID_ACL,
+            ErrorCode::BAD_ARGUMENTS,
+            ErrorCode::INVALID_ACL,
+        ]
+    );
+    // Failures consume zxids but change nothing else.
+    assert_eq!(t.last_zxid(), 10);
+    t.last_zxid = before.last_zxid;
+    assert_eq!(t, before);
+}
+
+#[test]
+fn sequential_numbering_follows_parent_cversion() {
+    let mut t = DataTree::new();
+    let seq = CreateMode::PersistentSequential;
+    let r = run(
+        &mut t,
+        1,
+        &[
+            create("/q"),
+            create_mode("/q/n-", seq),
+            create_mode("/q/n-", seq),
+            create("/q/plain"),
+            create_mode("/q/", seq),
+            delete("/q/plain", -1),
+            create_mode("/q/n-", seq),
+        ],
+    );
+    let paths: Vec<_> = r
+        .iter()
+        .map(|a| a.path.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/q",
+            "/q/n-0000000000",
+            "/q/n-0000000001",
+            "/q/plain",
+            "/q/0000000003",
+            "",
+            "/q/n-0000000005",
+        ]
+    );
+    let q = t.exists("/q").unwrap();
+    assert_eq!((q.cversion, q.pzxid, q.num_children), (6, 7, 4));
+    // At the root, too: "/zookeeper" was there from the start (cversion 0),
+    // so after creating "/q" the root's cversion is 1.
+    let r = t.apply(8, 0, &create_mode("/", seq));
+    assert_eq!(r.path.as_deref(), Some("/0000000001"));
+}
+
+#[test]
+fn sequential_name_formats_negative_cversion_like_java() {
+    let mut t = DataTree::new();
+    run(&mut t, 1, &[create("/q")]);
+    t.nodes.get_mut("/q").unwrap().cversion = -3;
+    let r = t.apply(2, 0, &create_mode("/q/n", CreateMode::PersistentSequential));
+    assert_eq!(r.path.as_deref(), Some("/q/n-000000003"));
+}
+
+#[test]
+fn set_data_and_versions() {
+    let mut t = DataTree::new();
+    let r = run(
+        &mut t,
+        1,
+        &[
+            create("/a"),
+            set_data("/a", b"hello", 0),
+            set_data("/a", b"x", 0),
+            set_data("/a", b"again", -1),
+            set_data("/nope", b"", -1),
+        ],
+    );
+    assert_eq!(r[1].code, ErrorCode::OK);
+    assert_eq!(r[1].triggers, [trig("/a", EventType::NODE_DATA_CHANGED)]);
+    assert_eq!(r[2].code, ErrorCode::BAD_VERSION);
+    assert!(r[2].triggers.is_empty());
+    assert_eq!(r[4].code, ErrorCode::NO_NODE);
+    let s = r[3].stat.unwrap();
+    assert_eq!(
+        (
+            s.czxid,
+            s.mzxid,
+            s.ctime,
+            s.mtime,
+            s.version,
+            s.data_length,
+            s.pzxid
+        ),
+        (1, 4, 1000, 4000, 2, 5, 1)
+    );
+    assert_eq!(t.get("/a").unwrap(), (&b"again"[..], s));
+    assert_eq!(
+        t.apply(
+            6,
+            0,
+            &Op::Check(CheckOp {
+                path: "/a".into(),
+                version: 2
+            })
+        )
+        .code,
+        ErrorCode::OK
+    );
+    assert_eq!(
+        t.apply(
+            7,
+            0,
+            &Op::Check(CheckOp {
+                path: "/a".into(),
+                version: 1
+            })
+        )
+        .code,
+        ErrorCode::BAD_VERSION
+    );
+}
+
+#[test]
+fn set_acl_bumps_aversion_only() {
+    let mut t = DataTree::new();
+    run(&mut t, 1, &[create("/a")]);
+    let acl = vec![Acl::new(perms::READ, "digest", "u:h")];
+    let op = |version, acl: &Vec<Acl>| {
+        Op::SetAcl(SetAclOp {
+            path: "/a".into(),
+            acl: acl.clone(),
+            version,
+        })
+    };
+    let r = t.apply(2, 2000, &op(0, &acl));
+    assert_eq!(r.code, ErrorCode::OK);
+    assert!(r.triggers.is_empty());
+    let s = r.stat.unwrap();
+    assert_eq!((s.aversion, s.version, s.mzxid, s.mtime), (1, 0, 1, 1000));
+    assert_eq!(t.acl("/a").unwrap().0, acl.as_slice());
+    assert_eq!(t.apply(3, 0, &op(0, &acl)).code, ErrorCode::BAD_VERSION);
+    assert_eq!(t.apply(4, 0, &op(-1, &vec![])).code, ErrorCode::INVALID_ACL);
+    let auth = vec![Acl::new(perms::ALL, "auth", "")];
+    assert_eq!(t.apply(5, 0, &op(-1, &auth)).code, ErrorCode::INVALID_ACL);
+}
+
+#[test]
+fn delete_rules() {
+    let mut t = DataTree::new();
+    run(&mut t, 1, &[create("/a"), create("/a/b")]);
+    let r = run(
+        &mut t,
+        3,
+        &[
+            delete("/a", -1),
+            delete("/a/b", 5),
+            delete("/a/c", -1),
+            delete("/", -1),
+            delete("/zookeeper", -1),
+            delete(QUOTA, -1),
+            delete(CONFIG, -1),
+            delete("/a/", -1),
+            delete("/a/b", 0),
+        ],
+    );
+    let codes: Vec<_> = r.iter().map(|a| a.code).collect();
+    assert_eq!(
+        codes,
+        [
+            ErrorCode::NOT_EMPTY,
+            ErrorCode::BAD_VERSION,
+            ErrorCode::NO_NODE,
+            ErrorCode::BAD_ARGUMENTS,
+            ErrorCode::BAD_ARGUMENTS,
+            ErrorCode::BAD_ARGUMENTS,
+            ErrorCode::BAD_ARGUMENTS,
+            ErrorCode::BAD_ARGUMENTS,
+            ErrorCode::OK,
+        ]
+    );
+    assert_eq!(
+        r[8].triggers,
+        [
+            trig("/a/b", EventType::NODE_DELETED),
+            trig("/a", EventType::NODE_CHILDREN_CHANGED)
+        ]
+    );
+    let a = t.exists("/a").unwrap();
+    assert_eq!((a.cversion, a.pzxid, a.num_children), (2, 11, 0));
+    assert_eq!(t.apply(12, 0, &delete("/a", 0)).code, ErrorCode::OK);
+    assert_eq!(t.exists("/a"), None);
+    assert_eq!(t.exists("/").unwrap().num_children, 1);
+    t.check_invariants().unwrap();
+}
+
+#[test]
+fn ephemerals_and_close_session() {
+    let mut t = DataTree::new();
+    let eph = |p: &str, s: i64| {
+        Op::Create(CreateOp {
+            session: s,
+            ..create_op(p, CreateMode::Ephemeral)
+        })
+    };
+    let r = run(
+        &mut t,
+        1,
+        &[
+            eph("/e", S1), // no such session yet
+            Op::CreateSession {
+                session: S1,
+                timeout_ms: 30000,
+            },
+            Op::CreateSession {
+                session: S2,
+                timeout_ms: 10000,
+            },
+            create("/app"),
+            eph("/app/e1", S1),
+            eph("/app/e2", S1),
+            eph("/app/f", S2),
+            eph("/app/e1/child", S1),
+            Op::Create(CreateOp {
+                session: S1,
+                ..create_op("/app/s-", CreateMode::EphemeralSequential)
+            }),
+        ],
+    );
+    assert_eq!(r[0].code, ErrorCode::SESSION_EXPIRED);
+    // Session id 0 cannot own an ephemeral, even if such a session was opened.
+    let mut t0 = DataTree::new();
+    let open0 = Op::CreateSession {
+        session: 0,
+        timeout_ms: 1,
+    };
+    let r0 = run(&mut t0, 1, &[open0, eph("/z", 0)]);
+    assert_eq!(r0[1].code, ErrorCode::BAD_ARGUMENTS);
+    assert_eq!(r[7].code, ErrorCode::NO_CHILDREN_FOR_EPHEMERALS);
+    assert_eq!(r[8].path.as_deref(), Some("/app/s-0000000003"));
+    assert_eq!(t.exists("/app/e1").unwrap().ephemeral_owner, S1);
+    assert_eq!(
+        t.ephemerals(S1, "/"),
+        ["/app/e1", "/app/e2", "/app/s-0000000003"]
+    );
+    assert_eq!(t.ephemerals(S1, "/app/e"), ["/app/e1", "/app/e2"]);
+    assert_eq!(t.session(S2).unwrap().timeout_ms, 10000);
+
+    let closed = t.apply(10, 10_000, &Op::CloseSession { session: S1 });
+    assert_eq!(closed.code, ErrorCode::OK);
+    assert_eq!(
+        closed.deleted_ephemerals,
+        ["/app/e1", "/app/e2", "/app/s-0000000003"]
+    );
+    let mut want = Vec::new();
+    for p in &closed.deleted_ephemerals {
+        want.push(trig(p, EventType::NODE_DELETED));
+        want.push(trig("/app", EventType::NODE_CHILDREN_CHANGED));
+    }
+    assert_eq!(closed.triggers, want);
+    assert_eq!(t.children("/app").unwrap().len(), 1);
+    let app = t.exists("/app").unwrap();
+    assert_eq!((app.cversion, app.pzxid), (7, 10));
+    assert!(t.session(S1).is_none());
+    assert!(t.ephemerals(S1, "/").is_empty());
+    assert_eq!(t.sessions().map(|(id, _)| id).collect::<Vec<_>>(), [S2]);
+    // Closing again is harmless.
+    let again = t.apply(11, 0, &Op::CloseSession { session: S1 });
+    assert_eq!(again.code, ErrorCode::OK);
+    assert!(again.deleted_ephemerals.is_empty() && again.triggers.is_empty());
+    // An explicit delete also drops the index entry.
+    assert_eq!(t.apply(12, 0, &delete("/app/f", -1)).code, ErrorCode::OK);
+    assert!(t.session(S2).unwrap().ephemerals.is_empty());
+    t.check_invariants().unwrap();
+}
+
+#[test]
+fn containers_and_ttl() {
+    let mut t = DataTree::new();
+    let ttl = |p: &str, mode, ttl_ms| {
+        Op::Create(CreateOp {
+            ttl_ms,
+            ..create_op(p, mode)
+        })
+    };
+    let r = run(
+        &mut t,
+        1,
+        &[
+            create_mode("/c", CreateMode::Container),
+            ttl("/t", CreateMode::PersistentWithTtl, 5000),
+            ttl("/t0", CreateMode::PersistentWithTtl, 0),
+            ttl("/tbig", CreateMode::PersistentWithTtl, MAX_TTL_MS + 1),
+            ttl("/p", CreateMode::Persistent, 5000),
+            ttl("/ts", CreateMode::PersistentSequentialWithTtl, MAX_TTL_MS),
+            create("/c/child"),
+            create("/t/child"),
+        ],
+    );
+    let codes: Vec<_> = r.iter().map(|a| a.code).collect();
+    use ErrorCode as E;
+    assert_eq!(
+        codes,
+        [
+            E::OK,
+            E::OK,
+            E::BAD_ARGUMENTS,
+            E::BAD_ARGUMENTS,
+            E::BAD_ARGUMENTS,
+            E::OK,
+            E::OK,
+            E::OK
+        ]
+    );
+    assert_eq!(
+        t.exists("/c").unwrap().ephemeral_owner as u64,
+        0x8000_0000_0000_0000
+    );
+    assert_eq!(
+        t.exists("/t").unwrap().ephemeral_owner as u64,
+        0xff00_0000_0000_1388
+    );
+    assert_eq!(r[5].path.as_deref(), Some("/ts0000000002"));
+    assert_eq!(t.containers(), ["/c"]);
+    assert_eq!(t.ttl_nodes(), ["/t", "/ts0000000002"]);
+    // Both still have children.
+    assert!(t
+        .cleanup_candidates(i64::MAX / 2)
+        .iter()
+        .all(|p| *p == "/ts0000000002"));
+    let del = |p: &str| Op::DeleteContainer { path: p.into() };
+    assert_eq!(t.apply(9, 9000, &del("/c")).code, ErrorCode::NOT_EMPTY);
+    run(
+        &mut t,
+        10,
+        &[delete("/c/child", -1), delete("/t/child", -1)],
+    );
+    // /t was last modified at 2000 (its mtime; children do not change it).
+    assert_eq!(t.cleanup_candidates(7000), ["/c"]);
+    assert_eq!(t.cleanup_candidates(7001), ["/c", "/t"]);
+    assert_eq!(t.apply(12, 0, &del("/p")).code, ErrorCode::NO_NODE);
+    run(&mut t, 13, &[create("/p")]);
+    assert_eq!(t.apply(14, 0, &del("/p")).code, ErrorCode::BAD_ARGUMENTS);
+    let r = t.apply(15, 0, &del("/c"));
+    assert_eq!(r.code, ErrorCode::OK);
+    assert_eq!(r.triggers[0], trig("/c", EventType::NODE_DELETED));
+    // A fresh container that never had children is not a candidate.
+    run(&mut t, 16, &[create_mode("/c2", CreateMode::Container)]);
+    assert!(!t.cleanup_candidates(i64::MAX / 2).contains(&"/c2"));
+}
+
+#[test]
+fn multi_success_fires_all_triggers() {
+    let mut t = DataTree::new();
+    run(&mut t, 1, &[create("/a")]);
+    let ops = vec![
+        MultiOp::Create(create_op("/a/s-", CreateMode::PersistentSequential)),
+        MultiOp::Create(create_op("/a/s-", CreateMode::PersistentSequential)),
+        MultiOp::SetData(SetDataOp {
+            path: "/a".into(),
+            data: b"v".to_vec(),
+            version: 0,
+        }),
+        MultiOp::Check(CheckOp {
+            path: "/a".into(),
+            version: 1,
+        }),
+        MultiOp::Delete(DeleteOp {
+            path: "/a/s-0000000000".into(),
+            version: 0,
+        }),
+    ];
+    let r = t.apply(2, 2000, &Op::Multi(ops));
+    assert_eq!(r.code, ErrorCode::OK);
+    assert_eq!(r.multi_failure(), None);
+    let results = r.multi.clone().unwrap();
+    let s1 = t.exists("/a/s-0000000001").unwrap();
+    assert_eq!(
+        results[1],
+        MultiOpResult::Create {
+            path: "/a/s-0000000001".into(),
+            stat: s1
+        }
+    );
+    assert!(matches!(results[2], MultiOpResult::SetData(s) if s.version == 1 && s.mzxid == 2));
+    assert_eq!(results[3], MultiOpResult::Check);
+    assert_eq!(results[4], MultiOpResult::Delete);
+    use EventType as E;
+    assert_eq!(
+        r.triggers,
+        [
+            trig("/a/s-0000000000", E::NODE_CREATED),
+            trig("/a", E::NODE_CHILDREN_CHANGED),
+            trig("/a/s-0000000001", E::NODE_CREATED),
+            trig("/a", E::NODE_CHILDREN_CHANGED),
+            trig("/a", E::NODE_DATA_CHANGED),
+            trig("/a/s-0000000000", E::NODE_DELETED),
+            trig("/a", E::NODE_CHILDREN_CHANGED),
+        ]
+    );
+    let a = t.exists("/a").unwrap();
+    assert_eq!(
+        (a.cversion, a.pzxid, a.num_children, a.version),
+        (3, 2, 1, 1)
+    );
+    // Wire form.
+    let proto = results[1].to_proto(zkproto::OpCode::Create);
+    assert!(matches!(proto, zkproto::OpResult::Create(p) if p.path == "/a/s-0000000001"));
+}
+
+#[test]
+fn multi_failure_changes_nothing() {
+    let mut t = DataTree::new();
+    run(
+        &mut t,
+        1,
+        &[
+            Op::CreateSession {
+                session: S1,
+                timeout_ms: 1,
+            },
+            create("/a"),
+            create_mode("/a/e", CreateMode::Ephemeral),
+        ],
+    );
+    let before = t.clone();
+    let ops = vec![
+        MultiOp::Create(create_op("/a/new", CreateMode::Persistent)),
+        MultiOp::Create(create_op("/a/eph", CreateMode::Ephemeral)),
+        MultiOp::Delete(DeleteOp {
+            path: "/a/e".into(),
+            version: -1,
+        }),
+        MultiOp::SetData(SetDataOp {
+            path: "/a".into(),
+            data: vec![],
+            version: 7,
+        }),
+        MultiOp::Check(CheckOp {
+            path: "/a".into(),
+            version: 0,
+        }),
+    ];
+    let r = t.apply(4, 4000, &Op::Multi(ops));
+    assert_eq!(r.code, ErrorCode::OK);
+    assert_eq!(
+        r.multi.clone().unwrap(),
+        [0, 0, 0, -103, -2].map(MultiOpResult::Error)
+    );
+    assert_eq!(r.multi_failure(), Some((3, -103)));
+    assert!(r.triggers.is_empty());
+    assert_eq!(t.last_zxid(), 4);
+    t.last_zxid = before.last_zxid;
+    assert_eq!(t, before);
+    // The sequence counter was not consumed either.
+    let r = t.apply(5, 0, &create_mode("/a/s", CreateMode::PersistentSequential));
+    assert_eq!(r.path.as_deref(), Some("/a/s0000000001"));
+    // First op failing.
+    let r = t.apply(
+        6,
+        0,
+        &Op::Multi(vec![
+            MultiOp::Check(CheckOp {
+                path: "/zz".into(),
+                version: -1,
+            }),
+            MultiOp::Check(CheckOp {
+                path: "/a".into(),
+                version: -1,
+            }),
+        ]),
+    );
+    assert_eq!(r.multi.unwrap(), [-101, -2].map(MultiOpResult::Error));
+    // Empty multi.
+    let r = t.apply(7, 0, &Op::Multi(vec![]));
+    assert_eq!((r.code, r.multi), (ErrorCode::OK, Some(vec![])));
+}
+
+#[test]
+fn snapshot_round_trip() {
+    let mut t = DataTree::new();
+    run(
+        &mut t,
+        1,
+        &[
+            Op::CreateSession {
+                session: S1,
+                timeout_ms: 1,
+            },
+            create("/a"),
+            create_mode("/a/e", CreateMode::Ephemeral),
+            create_mode("/c", CreateMode::Container),
+            set_data("/a", &[0, 255, 7], -1),
+        ],
+    );
+    let bytes = t.snapshot();
+    let back = DataTree::restore(&bytes).unwrap();
+    assert_eq!(back, t);
+    assert_eq!(back.snapshot(), bytes);
+    // A snapshot that breaks the ephemeral index is refused.
+    let mut broken = t.clone();
+    broken.sessions.clear();
+    assert!(matches!(
+        DataTree::restore(&broken.snapshot()),
+        Err(SnapshotError::Inconsistent(_))
+    ));
+    assert!(matches!(
+        DataTree::restore(b"{"),
+        Err(SnapshotError::Decode(_))
+    ));
+}
+
+#[test]
+fn ops_serialize_for_the_log() {
+    let op = Op::Multi(vec![MultiOp::Create(create_op(
+        "/a",
+        CreateMode::EphemeralSequential,
+    ))]);
+    let json = serde_json::to_string(&op).unwrap();
+    assert_eq!(serde_json::from_str::<Op>(&json).unwrap(), op);
+}
