@@ -42,7 +42,7 @@ done
 [[ -x $PY ]] || die "no venv python at $PY"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/zkops-capture.XXXXXX")
-TCPDUMP_PID=""
+. "$(dirname "${BASH_SOURCE[0]}")/tcpdump-lib.sh"
 HOLD_PID=""
 ZKDIR=""
 
@@ -66,32 +66,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_tcpdump() { # start_tcpdump FILE FILTER
-    local file=$1 filter=$2 i
-    # -Z root: do not drop to the tcpdump user (it could not write into $WORK)
-    tcpdump -i lo -s 0 -U --immediate-mode -Z root -w "$file" "$filter" 2>"$file.log" &
-    TCPDUMP_PID=$!
-    for ((i = 0; i < 100; i++)); do
-        grep -q "listening on" "$file.log" 2>/dev/null && break
-        kill -0 "$TCPDUMP_PID" 2>/dev/null || { cat "$file.log" >&2; die "tcpdump failed to start"; }
-        sleep 0.05
-    done
-    grep -q "listening on" "$file.log" || die "tcpdump did not start listening"
-    sleep 0.3
-}
 
-stop_tcpdump() {
-    [[ -n $TCPDUMP_PID ]] || return 0
-    local i
-    kill -INT "$TCPDUMP_PID" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$TCPDUMP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$TCPDUMP_PID" 2>/dev/null || true
-    wait "$TCPDUMP_PID" 2>/dev/null || true
-    TCPDUMP_PID=""
-}
 
 capture() { # capture SCENARIO
     local sc=$1 name=${PCAP_NAME[$1]} pcap filter="tcp port $PORT"

@@ -49,20 +49,8 @@ die() { say "error: $*"; exit 1; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/zkops-quorum.XXXXXX")
 ZKDIR=$WORK/zk
-TCPDUMP_PID=""
+. "$(dirname "${BASH_SOURCE[0]}")/tcpdump-lib.sh"
 
-stop_tcpdump() {
-    [[ -n $TCPDUMP_PID ]] || return 0
-    local i
-    kill -INT "$TCPDUMP_PID" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$TCPDUMP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$TCPDUMP_PID" 2>/dev/null || true
-    wait "$TCPDUMP_PID" 2>/dev/null || true
-    TCPDUMP_PID=""
-}
 
 cleanup() {
     local rc=$?
@@ -122,16 +110,7 @@ done
 # ---------------------------------------------------------------- 2. capture
 PCAP=$WORK/quorum.pcap
 FILTER="tcp and (port 2888 or port 3888) and (host 127.0.0.11 or host 127.0.0.12 or host 127.0.0.13)"
-# -Z root: do not drop to the tcpdump user (it could not write into $WORK)
-tcpdump -i lo -s 0 -U --immediate-mode -Z root -w "$PCAP" "$FILTER" 2>"$WORK/tcpdump.log" &
-TCPDUMP_PID=$!
-for ((i = 0; i < 100; i++)); do
-    grep -q "listening on" "$WORK/tcpdump.log" 2>/dev/null && break
-    kill -0 "$TCPDUMP_PID" 2>/dev/null || { cat "$WORK/tcpdump.log" >&2; die "tcpdump failed to start"; }
-    sleep 0.05
-done
-grep -q "listening on" "$WORK/tcpdump.log" || die "tcpdump did not start listening"
-sleep 0.3
+start_tcpdump "$PCAP" "$FILTER"
 
 for sid in 3 1 2; do
     opts=$BASE_JVM_OPTS

@@ -1,0 +1,32 @@
+# Sourced by the capture scripts: start and stop one tcpdump on lo.
+# Needs `die` from the caller; sets and clears TCPDUMP_PID.
+
+TCPDUMP_PID=""
+
+start_tcpdump() { # start_tcpdump FILE FILTER: returns once tcpdump is listening
+    local file=$1 filter=$2 i
+    # -Z root: do not drop to the tcpdump user (it could not write the file)
+    tcpdump -i lo -s 0 -U --immediate-mode -Z root -w "$file" "$filter" 2>"$file.log" &
+    TCPDUMP_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        grep -q "listening on" "$file.log" 2>/dev/null && break
+        kill -0 "$TCPDUMP_PID" 2>/dev/null || { cat "$file.log" >&2; die "tcpdump failed to start"; }
+        sleep 0.05
+    done
+    grep -q "listening on" "$file.log" || die "tcpdump did not start listening"
+    # Give the kernel filter a moment before the first packet we care about.
+    sleep 0.3
+}
+
+stop_tcpdump() { # SIGINT lets tcpdump flush; KILL after 5 s
+    [[ -n $TCPDUMP_PID ]] || return 0
+    local i
+    kill -INT "$TCPDUMP_PID" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$TCPDUMP_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$TCPDUMP_PID" 2>/dev/null || true
+    wait "$TCPDUMP_PID" 2>/dev/null || true
+    TCPDUMP_PID=""
+}
