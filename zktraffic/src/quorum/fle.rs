@@ -440,18 +440,7 @@ mod tests {
 
     const CFG: &str = "server.1=127.0.0.11:2888:3888:participant\nversion=100000000";
 
-    fn run(e: &mut Election, client: bool, chunks: &[&[u8]]) -> (Vec<QuorumMessage>, u64) {
-        let mut out = Vec::new();
-        let mut buf = Vec::new();
-        let mut skipped = 0;
-        for c in chunks {
-            buf.extend_from_slice(c);
-            let p = e.parse(client, &buf, &mut out);
-            skipped += p.skipped;
-            buf.drain(..p.consumed);
-        }
-        (out, skipped)
-    }
+    use crate::quorum::feed_chunks as run;
 
     #[test]
     fn header_then_notifications() {

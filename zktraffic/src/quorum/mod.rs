@@ -44,6 +44,44 @@ pub(crate) struct Parsed {
     pub skipped: u64,
 }
 
+/// One direction-aware parser (election or ZAB): decodes what it can from
+/// the front of `input` and says how much it used.
+pub(crate) trait StreamParser {
+    fn parse(&mut self, client: bool, input: &[u8], out: &mut Vec<QuorumMessage>) -> Parsed;
+}
+
+impl StreamParser for fle::Election {
+    fn parse(&mut self, client: bool, input: &[u8], out: &mut Vec<QuorumMessage>) -> Parsed {
+        fle::Election::parse(self, client, input, out)
+    }
+}
+
+impl StreamParser for zab::Zab {
+    fn parse(&mut self, client: bool, input: &[u8], out: &mut Vec<QuorumMessage>) -> Parsed {
+        zab::Zab::parse(self, client, input, out)
+    }
+}
+
+/// Feeds `chunks` one after another, keeping the undecoded tail as
+/// `QuorumDecoder::feed` does: (messages, bytes skipped).
+#[cfg(test)]
+pub(crate) fn feed_chunks<P: StreamParser>(
+    p: &mut P,
+    client: bool,
+    chunks: &[&[u8]],
+) -> (Vec<QuorumMessage>, u64) {
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut skipped = 0;
+    for c in chunks {
+        buf.extend_from_slice(c);
+        let r = p.parse(client, &buf, &mut out);
+        skipped += r.skipped;
+        buf.drain(..r.consumed);
+    }
+    (out, skipped)
+}
+
 #[derive(Debug)]
 enum Inner {
     Election(fle::Election),

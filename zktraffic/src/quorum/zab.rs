@@ -812,18 +812,7 @@ mod tests {
     use super::*;
     use crate::quorum::txn::build as tb;
 
-    fn run(z: &mut Zab, client: bool, chunks: &[&[u8]]) -> (Vec<QuorumMessage>, u64) {
-        let mut out = Vec::new();
-        let mut buf = Vec::new();
-        let mut skipped = 0;
-        for c in chunks {
-            buf.extend_from_slice(c);
-            let p = z.parse(client, &buf, &mut out);
-            skipped += p.skipped;
-            buf.drain(..p.consumed);
-        }
-        (out, skipped)
-    }
+    use crate::quorum::feed_chunks as run;
 
     fn proposal_data() -> Vec<u8> {
         let mut d = Vec::new();
