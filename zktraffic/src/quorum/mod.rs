@@ -125,12 +125,13 @@ impl QuorumDecoder {
         out: &mut Vec<QuorumMessage>,
     ) -> u64 {
         let pending = &mut self.pending[usize::from(!from_client_side)];
-        let inner = &mut self.inner;
-        let first_new = out.len();
-        let mut parse = |input: &[u8], out: &mut Vec<QuorumMessage>| match inner {
-            Inner::Election(e) => e.parse(from_client_side, input, out),
-            Inner::Zab(z) => z.parse(from_client_side, input, out),
+        let parser: &mut dyn StreamParser = match &mut self.inner {
+            Inner::Election(e) => e,
+            Inner::Zab(z) => z,
         };
+        let first_new = out.len();
+        let mut parse =
+            |input: &[u8], out: &mut Vec<QuorumMessage>| parser.parse(from_client_side, input, out);
         let skipped = if pending.is_empty() {
             // Common case: decode straight from the caller's bytes.
             let p = parse(data, out);
