@@ -1,0 +1,50 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A bad configuration value; `key` names the zoo.cfg key or flag.
+    #[error("config: {key}: {msg}")]
+    Config { key: String, msg: String },
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// On-disk state that cannot be trusted (a bad CRC in the middle of a
+    /// log, a snapshot that does not decode).
+    #[error("{path}: corrupt: {msg}")]
+    Corrupt { path: PathBuf, msg: String },
+
+    #[error(transparent)]
+    Snapshot(#[from] crate::tree::SnapshotError),
+
+    /// Consensus failed in a way the server cannot recover from.
+    #[error("raft: {0}")]
+    Raft(String),
+
+    #[error("server is shutting down")]
+    ShuttingDown,
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn config(key: impl Into<String>, msg: impl Into<String>) -> Error {
+        Error::Config {
+            key: key.into(),
+            msg: msg.into(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
