@@ -20,6 +20,12 @@ pub enum Error {
     #[error("{path}: corrupt: {msg}")]
     Corrupt { path: PathBuf, msg: String },
 
+    /// A write-ahead log call that breaks the log's rules (an append that
+    /// leaves a gap, a read of an index the log does not hold) or that comes
+    /// after a write failure left the log in an unknown state.
+    #[error("wal: {0}")]
+    Wal(String),
+
     #[error(transparent)]
     Snapshot(#[from] crate::tree::SnapshotError),
 

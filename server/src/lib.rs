@@ -1,9 +1,22 @@
 //! A replicated ZooKeeper-compatible coordination server whose every node writes JSON events stamped with the agreed zxid.
 
+pub mod acl;
+pub mod config;
+pub mod conn;
+pub mod db;
 pub mod error;
+pub mod events;
+pub mod fourlw_glue;
+pub mod raft;
+pub mod session;
+pub mod server;
+pub mod stats;
 pub mod tree;
+pub mod wal;
+pub mod watch;
 
 pub use error::{Error, Result};
+pub use server::{Options, Server};
 
 /// What this tool will do, shown by `--help` until it is built.
 pub const STATUS: &str = "not built yet: tracked in issue #3";

@@ -1,11 +1,102 @@
-use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
-/// A replicated ZooKeeper-compatible coordination server whose every node writes JSON events stamped with the agreed zxid.
+use anyhow::Context;
+use clap::Parser;
+use zkproto::event::Level;
+use zkserver::config::Config;
+use zkserver::{Options, Server};
+
+/// A ZooKeeper-compatible coordination server whose every node writes JSON
+/// events stamped with the agreed zxid.
+///
+/// With no arguments it runs standalone on 127.0.0.1:2181 with a fresh
+/// temporary data directory (kept on exit).
 #[derive(Parser)]
-#[command(name = "zkserver", version, after_help = zkserver::STATUS)]
-struct Cli {}
+#[command(name = "zkserver", version)]
+struct Cli {
+    /// A ZooKeeper zoo.cfg, used as is.
+    config: Option<PathBuf>,
+    /// Listen here for clients (overrides clientPortAddress/clientPort).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Data directory (overrides dataDir).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Also write every event to stdout, one JSON object per line.
+    #[arg(long)]
+    events_stdout: bool,
+    /// Lowest event level written: trace, debug, info, warn, error.
+    #[arg(long, default_value = "info", value_parser = parse_level)]
+    events_level: Level,
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_ascii_lowercase()))
+        .map_err(|_| format!("unknown level {s:?}"))
+}
 
 fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    anyhow::bail!("zkserver is {}", zkserver::STATUS)
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ZKSERVER_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut cfg = match &cli.config {
+        Some(p) => {
+            let (cfg, warnings) =
+                Config::load(p).with_context(|| format!("loading {}", p.display()))?;
+            for w in warnings {
+                eprintln!("zkserver: {}: line {}: {}: {}", p.display(), w.line, w.key, w.message);
+            }
+            cfg
+        }
+        None => Config::standalone_default()?,
+    };
+    if let Some(d) = cli.data_dir {
+        cfg.data_dir = d;
+    }
+    if let Some(a) = cli.listen {
+        cfg.client_port_address = Some(a.ip());
+        cfg.client_port = a.port();
+    }
+    let opts = Options {
+        events_stdout: cli.events_stdout,
+        events_level: cli.events_level,
+        ..Options::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let data_dir = cfg.data_dir.clone();
+        let server = Server::builder(cfg)
+            .options(opts)
+            .start()
+            .await
+            .context("starting zkserver")?;
+        eprintln!(
+            "zkserver: serving on {} (member {}, data in {})",
+            server.client_addr(),
+            server.node_id(),
+            data_dir.display()
+        );
+        wait_for_signal().await?;
+        eprintln!("zkserver: shutting down");
+        server.shutdown().await.context("shutting down")?;
+        anyhow::Ok(())
+    })
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        r = tokio::signal::ctrl_c() => r?,
+    }
+    Ok(())
 }

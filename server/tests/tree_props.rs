@@ -79,7 +79,7 @@ fn op() -> impl Strategy<Value = Op> {
         })),
         1 => (path(), version()).prop_map(|(path, version)| Op::Check(CheckOp { path, version })),
         3 => prop::collection::vec(multi_op(), 0..5).prop_map(Op::Multi),
-        2 => prop::sample::select(SESSIONS).prop_map(|session| Op::CreateSession { session, timeout_ms: 5000 }),
+        2 => prop::sample::select(SESSIONS).prop_map(|session| Op::CreateSession { session, timeout_ms: 5000 , passwd: vec![]}),
         1 => prop::sample::select(SESSIONS).prop_map(|session| Op::CloseSession { session }),
         1 => path().prop_map(|path| Op::DeleteContainer { path }),
     ]

@@ -56,8 +56,9 @@ impl DataTree {
             Op::CreateSession {
                 session,
                 timeout_ms,
+                passwd,
             } => {
-                w.create_session(*session, *timeout_ms);
+                w.create_session(*session, *timeout_ms, passwd);
                 Ok(Applied::ok())
             }
             Op::CloseSession { session } => Ok(Applied {
@@ -373,13 +374,14 @@ impl Writer<'_> {
     }
 
     /// Re-creating an open session only updates its timeout.
-    fn create_session(&mut self, session: i64, timeout_ms: i32) {
+    fn create_session(&mut self, session: i64, timeout_ms: i32, passwd: &[u8]) {
         self.tree
             .sessions
             .entry(session)
             .and_modify(|s| s.timeout_ms = timeout_ms)
             .or_insert_with(|| Session {
                 timeout_ms,
+                passwd: passwd.to_vec(),
                 ephemerals: Default::default(),
             });
     }

@@ -34,6 +34,8 @@ pub const CONFIG: &str = "/zookeeper/config";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     pub timeout_ms: i32,
+    #[serde(default)]
+    pub passwd: Vec<u8>,
     /// Paths of the ephemeral nodes it owns.
     pub ephemerals: BTreeSet<String>,
 }
@@ -83,6 +85,12 @@ impl DataTree {
 
     pub fn last_zxid(&self) -> i64 {
         self.last_zxid
+    }
+
+    /// Entries that change no node (a new leader's blank entry, a
+    /// membership change) still consume a zxid.
+    pub fn advance(&mut self, zxid: i64) {
+        self.last_zxid = self.last_zxid.max(zxid);
     }
 
     pub fn node(&self, path: &str) -> Option<&Node> {

@@ -71,6 +71,9 @@ pub enum Op {
     CreateSession {
         session: i64,
         timeout_ms: i32,
+        /// Replicated so that any member can check a reconnect.
+        #[serde(default)]
+        passwd: Vec<u8>,
     },
     /// Deletes the session's ephemerals under the same zxid.
     CloseSession {

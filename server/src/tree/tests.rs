@@ -396,11 +396,11 @@ fn ephemerals_and_close_session() {
             eph("/e", S1), // no such session yet
             Op::CreateSession {
                 session: S1,
-                timeout_ms: 30000,
+                timeout_ms: 30000, passwd: vec![]
             },
             Op::CreateSession {
                 session: S2,
-                timeout_ms: 10000,
+                timeout_ms: 10000, passwd: vec![]
             },
             create("/app"),
             eph("/app/e1", S1),
@@ -418,7 +418,7 @@ fn ephemerals_and_close_session() {
     let mut t0 = DataTree::new();
     let open0 = Op::CreateSession {
         session: 0,
-        timeout_ms: 1,
+        timeout_ms: 1, passwd: vec![]
     };
     let r0 = run(&mut t0, 1, &[open0, eph("/z", 0)]);
     assert_eq!(r0[1].code, ErrorCode::BAD_ARGUMENTS);
@@ -603,7 +603,7 @@ fn multi_failure_changes_nothing() {
         &[
             Op::CreateSession {
                 session: S1,
-                timeout_ms: 1,
+                timeout_ms: 1, passwd: vec![]
             },
             create("/a"),
             create_mode("/a/e", CreateMode::Ephemeral),
@@ -671,7 +671,7 @@ fn snapshot_round_trip() {
         &[
             Op::CreateSession {
                 session: S1,
-                timeout_ms: 1,
+                timeout_ms: 1, passwd: vec![]
             },
             create("/a"),
             create_mode("/a/e", CreateMode::Ephemeral),

@@ -1,0 +1,93 @@
+//! Consensus: openraft's storage-v2 traits implemented over our write-ahead
+//! log ([`log_store`]) and the ZooKeeper state machine ([`state_machine`]).
+//!
+//! A standalone server is a one-member Raft group on exactly this code path.
+
+pub mod log_store;
+pub mod network;
+pub mod state_machine;
+pub mod zxid;
+
+use std::fmt;
+use std::io::Cursor;
+
+use serde::{Deserialize, Serialize};
+
+use crate::tree::Op;
+
+openraft::declare_raft_types!(
+    /// The type parameters zkserver instantiates openraft with.
+    pub TypeConfig:
+        D = Txn,
+        R = TxnResult,
+        NodeId = u64,
+        Node = openraft::BasicNode,
+        Entry = openraft::Entry<TypeConfig>,
+        SnapshotData = Cursor<Vec<u8>>,
+        AsyncRuntime = openraft::TokioRuntime,
+);
+
+pub type Raft = openraft::Raft<TypeConfig>;
+pub type LogId = openraft::LogId<u64>;
+pub type Entry = openraft::Entry<TypeConfig>;
+pub type StorageError = openraft::StorageError<u64>;
+
+/// Who asked for a write, so that the member it arrived at can route the
+/// reply when it applies the entry (every member applies every entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub node: u64,
+    /// The connection on that member; meaningless elsewhere.
+    pub conn: u64,
+    pub session: i64,
+    pub cxid: i32,
+    /// The client's opcode: the reply's shape depends on it (create vs create2).
+    pub opcode: i32,
+}
+
+/// Why the write exists when no client asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    Client,
+    /// The leader's session tracker saw no traffic within the timeout.
+    SessionExpired,
+    /// The leader's container and TTL cleaner.
+    Cleaner,
+}
+
+/// One replicated log entry's payload: the write and its context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Txn {
+    pub op: Op,
+    /// The proposing leader's clock (ms since the epoch): ctime/mtime.
+    pub time_ms: i64,
+    pub cause: Cause,
+    pub origin: Option<Origin>,
+}
+
+impl fmt::Display for Txn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.cause)?;
+        if let Some(o) = &self.origin {
+            write!(f, " session {:#x} cxid {}", o.session, o.cxid)?;
+        }
+        Ok(())
+    }
+}
+
+/// What applying an entry returns to openraft's client_write caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TxnResult {
+    pub zxid: i64,
+    pub code: i32,
+}
+
+/// The log and snapshot encoding: MessagePack, compact and self-describing.
+pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+    rmp_serde::to_vec(v).expect("log records always serialize")
+}
+
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(b: &[u8]) -> Result<T, rmp_serde::decode::Error> {
+    rmp_serde::from_slice(b)
+}

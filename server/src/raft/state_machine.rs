@@ -1,0 +1,300 @@
+//! openraft's state machine: the member's [`Db`], plus snapshots on disk.
+//!
+//! The tree is not persisted on apply; snapshots are, and a restart replays
+//! the log from the newest snapshot. A snapshot file is written to a temp
+//! name, synced, renamed and the directory synced, and carries a CRC, so a
+//! crash mid-write leaves the previous snapshot in charge.
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{
+    BasicNode, ErrorSubject, ErrorVerb, RaftSnapshotBuilder, SnapshotMeta, StoredMembership,
+};
+use serde::{Deserialize, Serialize};
+use zkproto::event::Level;
+
+use super::{decode, encode, Entry, LogId, StorageError, TypeConfig, TxnResult};
+use crate::db::{Db, Replicated};
+use crate::{Error, Result};
+
+const SNAP_PREFIX: &str = "snapshot-";
+const SNAP_SUFFIX: &str = ".bin";
+const MAGIC: &[u8; 8] = b"ZKOPSSN1";
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotFile {
+    meta: SnapshotMeta<u64, BasicNode>,
+    rep: Replicated,
+}
+
+pub struct StateMachine {
+    db: Arc<Db>,
+    dir: PathBuf,
+    /// Snapshots to keep on disk (the newest is the one in use).
+    keep: usize,
+}
+
+pub struct Builder {
+    db: Arc<Db>,
+    dir: PathBuf,
+    keep: usize,
+}
+
+fn snap_err(e: impl std::fmt::Display, verb: ErrorVerb) -> StorageError {
+    StorageError::from_io_error(
+        ErrorSubject::Snapshot(None),
+        verb,
+        std::io::Error::other(e.to_string()),
+    )
+}
+
+/// `MAGIC`, CRC32 of the body, body length, body.
+fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 20);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+fn unframe<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
+    let corrupt = |msg: &str| Error::Corrupt {
+        path: path.to_path_buf(),
+        msg: msg.to_string(),
+    };
+    if bytes.len() < 20 || &bytes[..8] != MAGIC {
+        return Err(corrupt("not a zkserver snapshot"));
+    }
+    let crc = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes")) as usize;
+    let body = &bytes[20..];
+    if body.len() != len {
+        return Err(corrupt("truncated"));
+    }
+    if crc32fast::hash(body) != crc {
+        return Err(corrupt("checksum mismatch"));
+    }
+    Ok(body)
+}
+
+fn snapshot_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let mut out = Vec::new();
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if let Some(idx) = name
+            .strip_prefix(SNAP_PREFIX)
+            .and_then(|r| r.strip_suffix(SNAP_SUFFIX))
+            .and_then(|r| r.parse::<u64>().ok())
+        {
+            out.push((idx, e.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join(name))?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Loads the newest snapshot that verifies. An older one is used only if the
+/// newest is damaged; the log must then still hold what follows it, which
+/// openraft checks.
+fn load_newest(dir: &Path) -> Result<Option<SnapshotFile>> {
+    let files = snapshot_files(dir)?;
+    let mut last_err = None;
+    for (_, path) in files.iter().rev() {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        match unframe(&bytes, path).and_then(|b| {
+            decode::<SnapshotFile>(b).map_err(|e| Error::Corrupt {
+                path: path.clone(),
+                msg: e.to_string(),
+            })
+        }) {
+            Ok(s) => {
+                s.rep
+                    .tree
+                    .check_invariants()
+                    .map_err(|msg| Error::Corrupt {
+                        path: path.clone(),
+                        msg,
+                    })?;
+                return Ok(Some(s));
+            }
+            Err(e) => {
+                tracing::error!("skipping snapshot: {e}");
+                last_err = Some(e);
+            }
+        }
+    }
+    match last_err {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
+}
+
+impl StateMachine {
+    /// Opens the state machine, restoring the newest snapshot in `dir` into
+    /// `db`. Returns the snapshot's last log index, if any.
+    pub fn open(db: Arc<Db>, dir: &Path, keep: usize) -> Result<(StateMachine, Option<LogId>)> {
+        let restored = load_newest(dir)?;
+        let last = restored.as_ref().and_then(|s| s.meta.last_log_id);
+        if let Some(s) = restored {
+            db.lock().rep = s.rep;
+        }
+        Ok((
+            StateMachine {
+                db,
+                dir: dir.to_path_buf(),
+                keep: keep.max(1),
+            },
+            last,
+        ))
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for Builder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
+        // Clone under the lock, serialize and write outside it.
+        let rep = self.db.lock().rep.clone();
+        let last = rep.last_applied;
+        let meta = SnapshotMeta {
+            last_log_id: last,
+            last_membership: rep.membership.clone(),
+            snapshot_id: format!(
+                "{}-{}-{:x}",
+                last.map(|l| l.leader_id.term).unwrap_or(0),
+                last.map(|l| l.index).unwrap_or(0),
+                rep.clock.current()
+            ),
+        };
+        let zxid = rep.clock.current();
+        let file = SnapshotFile {
+            meta: meta.clone(),
+            rep,
+        };
+        let body = encode(&file);
+        let bytes = frame(&body);
+        let index = last.map(|l| l.index).unwrap_or(0);
+        let name = format!("{SNAP_PREFIX}{index:020}{SNAP_SUFFIX}");
+        let dir = self.dir.clone();
+        let keep = self.keep;
+        let len = bytes.len();
+        let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+            write_atomically(&dir, &name, &bytes)?;
+            // Older snapshots beyond `keep` go; the log was purged only up to
+            // what the newest covers.
+            if let Ok(files) = snapshot_files(&dir) {
+                let excess = files.len().saturating_sub(keep);
+                for (_, p) in files.into_iter().take(excess) {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            Ok(bytes)
+        })
+        .await
+        .map_err(|e| snap_err(e, ErrorVerb::Write))?
+        .map_err(|e| snap_err(e, ErrorVerb::Write))?;
+        self.db.emit_local("snapshot.written", Level::Info, |ev| {
+            ev.log_index = Some(index);
+            ev.detail = Some(serde_json::json!({ "bytes": len, "zxid": format!("{zxid:#x}") }));
+        });
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(unframe(&bytes, Path::new("")).map(<[u8]>::to_vec).unwrap_or_default())),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = Builder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId>, StoredMembership<u64, BasicNode>), StorageError> {
+        let st = self.db.lock();
+        Ok((st.rep.last_applied, st.rep.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<TxnResult>, StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let mut st = self.db.lock();
+        Ok(entries
+            .into_iter()
+            .map(|e| self.db.apply_entry(&mut st, &e))
+            .collect())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Builder {
+        Builder {
+            db: self.db.clone(),
+            dir: self.dir.clone(),
+            keep: self.keep,
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<u64, BasicNode>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
+        let body = snapshot.into_inner();
+        let file: SnapshotFile = decode(&body).map_err(|e| snap_err(e, ErrorVerb::Read))?;
+        file.rep
+            .tree
+            .check_invariants()
+            .map_err(|e| snap_err(e, ErrorVerb::Read))?;
+        let index = meta.last_log_id.map(|l| l.index).unwrap_or(0);
+        let name = format!("{SNAP_PREFIX}{index:020}{SNAP_SUFFIX}");
+        let bytes = frame(&body);
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || write_atomically(&dir, &name, &bytes))
+            .await
+            .map_err(|e| snap_err(e, ErrorVerb::Write))?
+            .map_err(|e| snap_err(e, ErrorVerb::Write))?;
+        let mut st = self.db.lock();
+        st.rep = file.rep;
+        drop(st);
+        self.db.emit_local("snapshot.installed", Level::Info, |ev| {
+            ev.log_index = Some(index);
+        });
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
+        let dir = self.dir.clone();
+        let loaded = tokio::task::spawn_blocking(move || load_newest(&dir))
+            .await
+            .map_err(|e| snap_err(e, ErrorVerb::Read))?
+            .map_err(|e| snap_err(e, ErrorVerb::Read))?;
+        Ok(loaded.map(|f| {
+            let meta = f.meta.clone();
+            Snapshot {
+                meta,
+                snapshot: Box::new(Cursor::new(encode(&f))),
+            }
+        }))
+    }
+}

@@ -1,0 +1,689 @@
+//! The log against real files: round trips, crashes, damage, and a model.
+
+use std::fs::{self, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+
+use super::record::encoded_len;
+use super::*;
+
+fn opts(segment_bytes: u64) -> WalOptions {
+    WalOptions {
+        segment_bytes,
+        fsync: true,
+    }
+}
+
+/// Distinct payloads of varying length, so offsets are not regular.
+fn payload(index: u64, salt: &str) -> Vec<u8> {
+    format!("{salt}-{index}|")
+        .repeat((index % 4 + 1) as usize)
+        .into_bytes()
+}
+
+fn open(dir: &Path, segment_bytes: u64) -> (Wal, Recovery) {
+    Wal::open(dir, opts(segment_bytes)).expect("open")
+}
+
+fn fill(wal: &mut Wal, indexes: std::ops::RangeInclusive<u64>, salt: &str) {
+    for i in indexes {
+        wal.append(i, &payload(i, salt)).expect("append");
+    }
+}
+
+fn expect(indexes: std::ops::RangeInclusive<u64>, salt: &str) -> Vec<(u64, Vec<u8>)> {
+    indexes.map(|i| (i, payload(i, salt))).collect()
+}
+
+fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wal"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn first_of(path: &Path) -> u64 {
+    let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+    segment::parse_name(Path::new("."), name)
+        .expect("a segment")
+        .expect("a good name")
+}
+
+/// Byte offset of record `index` in a segment starting at `first`, when
+/// every record was written with `salt`.
+fn offset_in_segment(first: u64, index: u64, salt: &str) -> u64 {
+    (first..index)
+        .map(|i| encoded_len(payload(i, salt).len()))
+        .sum()
+}
+
+fn flip(path: &Path, at: u64) {
+    let mut bytes = fs::read(path).expect("read");
+    bytes[at as usize] ^= 0x40;
+    fs::write(path, bytes).expect("write");
+}
+
+fn file_len(path: &Path) -> u64 {
+    fs::metadata(path).expect("stat").len()
+}
+
+fn corrupt_path(err: Error) -> PathBuf {
+    match err {
+        Error::Corrupt { path, .. } => path,
+        other => panic!("expected Error::Corrupt, got {other}"),
+    }
+}
+
+#[test]
+fn round_trip_across_segment_rollover() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("wal");
+    let (mut wal, rec) = open(&dir, 120);
+    assert_eq!(
+        rec,
+        Recovery {
+            first_index: None,
+            last_index: None,
+            torn_tail: None,
+            segments: 0
+        }
+    );
+    fill(&mut wal, 1..=50, "a");
+    // Reads see records before they are synced.
+    assert_eq!(wal.read(48, 50).expect("read"), expect(48..=50, "a"));
+    wal.sync().expect("sync");
+    drop(wal);
+
+    let files = segment_files(&dir);
+    assert!(files.len() > 5, "rolled over into {} files", files.len());
+    for f in &files {
+        assert!(
+            file_len(f) <= 120,
+            "{} is {} bytes",
+            f.display(),
+            file_len(f)
+        );
+    }
+    let (mut wal, rec) = open(&dir, 120);
+    assert_eq!(rec.first_index, Some(1));
+    assert_eq!(rec.last_index, Some(50));
+    assert_eq!(rec.torn_tail, None);
+    assert_eq!(rec.segments, files.len());
+    assert_eq!(wal.read(1, 50).expect("read"), expect(1..=50, "a"));
+    assert_eq!(wal.read(7, 33).expect("read"), expect(7..=33, "a"));
+    assert_eq!(wal.read(9, 8).expect("empty range"), vec![]);
+    assert!(matches!(wal.read(0, 3), Err(Error::Wal(_))));
+    assert!(matches!(wal.read(45, 51), Err(Error::Wal(_))));
+
+    // Gaps are refused and leave the log as it was.
+    assert!(matches!(wal.append(52, b"x"), Err(Error::Wal(_))));
+    assert!(matches!(wal.append(50, b"x"), Err(Error::Wal(_))));
+    fill(&mut wal, 51..=60, "a");
+    wal.append(61, b"").expect("an empty payload");
+    wal.sync().expect("sync");
+    drop(wal);
+    let (mut wal, _) = open(&dir, 120);
+    let mut want = expect(1..=60, "a");
+    want.push((61, Vec::new()));
+    assert_eq!(wal.read(1, 61).expect("read"), want);
+}
+
+#[test]
+fn a_record_larger_than_a_segment_gets_its_own() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut wal, _) = open(tmp.path(), 64);
+    wal.append(1, b"small").expect("append");
+    wal.append(2, &[7u8; 500]).expect("append");
+    wal.append(3, b"small").expect("append");
+    wal.sync().expect("sync");
+    drop(wal);
+    assert_eq!(segment_files(tmp.path()).len(), 3);
+    let (mut wal, _) = open(tmp.path(), 64);
+    assert_eq!(wal.read(2, 2).expect("read"), vec![(2, vec![7u8; 500])]);
+}
+
+/// Ten records in one segment, synced, then the handle dropped.
+fn ten_records(dir: &Path) -> PathBuf {
+    let (mut wal, _) = open(dir, 1 << 20);
+    fill(&mut wal, 1..=10, "t");
+    wal.sync().expect("sync");
+    drop(wal);
+    let files = segment_files(dir);
+    assert_eq!(files.len(), 1);
+    files[0].clone()
+}
+
+/// Reopens after damage to record 10 and checks that exactly it went, the
+/// cut was reported, and the log takes appends again.
+fn assert_last_record_dropped(dir: &Path, seg: &Path, damaged_len: u64) {
+    let at = offset_in_segment(1, 10, "t");
+    let (mut wal, rec) = open(dir, 1 << 20);
+    let torn = rec.torn_tail.expect("a torn tail");
+    assert_eq!(torn.segment, seg);
+    assert_eq!(torn.offset, at);
+    assert_eq!(torn.dropped_bytes, damaged_len - at);
+    assert!(!torn.reason.is_empty());
+    assert_eq!(rec.last_index, Some(9));
+    assert_eq!(file_len(seg), at, "the damage was cut off the file");
+    assert_eq!(wal.read(1, 9).expect("read"), expect(1..=9, "t"));
+
+    wal.append(10, b"again").expect("append");
+    wal.append(11, b"more").expect("append");
+    wal.sync().expect("sync");
+    drop(wal);
+    let (mut wal, rec) = open(dir, 1 << 20);
+    assert_eq!(rec.torn_tail, None);
+    assert_eq!(
+        wal.read(9, 11).expect("read"),
+        vec![
+            (9, payload(9, "t")),
+            (10, b"again".to_vec()),
+            (11, b"more".to_vec())
+        ]
+    );
+}
+
+#[test]
+fn torn_tail_cut_mid_record_is_dropped() {
+    let record_len = encoded_len(payload(10, "t").len());
+    // Cuts inside the header, at its end, and inside the payload.
+    for keep in [1, 12, 19, 20, 21, record_len - 1] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let seg = ten_records(tmp.path());
+        let cut = offset_in_segment(1, 10, "t") + keep;
+        OpenOptions::new()
+            .write(true)
+            .open(&seg)
+            .and_then(|f| f.set_len(cut))
+            .expect("cut the file");
+        assert_last_record_dropped(tmp.path(), &seg, cut);
+    }
+}
+
+#[test]
+fn flipped_bytes_in_the_last_record_are_a_torn_tail() {
+    let record_len = encoded_len(payload(10, "t").len());
+    // The length field, the index, the header checksum, the payload.
+    for into in [1, 6, 17, record_len - 1] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let seg = ten_records(tmp.path());
+        flip(&seg, offset_in_segment(1, 10, "t") + into);
+        let len = file_len(&seg);
+        assert_last_record_dropped(tmp.path(), &seg, len);
+    }
+}
+
+#[test]
+fn zeros_after_the_last_record_are_a_torn_tail() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let seg = ten_records(tmp.path());
+    let good = file_len(&seg);
+    OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .and_then(|f| f.set_len(good + 4096))
+        .expect("extend");
+    let (wal, rec) = open(tmp.path(), 1 << 20);
+    let torn = rec.torn_tail.expect("torn");
+    assert_eq!((torn.offset, torn.dropped_bytes), (good, 4096));
+    assert_eq!(wal.last_index(), Some(10));
+}
+
+#[test]
+fn damage_in_a_middle_record_is_corruption_and_nothing_is_cut() {
+    // A length byte (which would otherwise make the record seem to run off
+    // the end), the index, and the payload; record 9 has only one sound
+    // record after it.
+    let cases = [5, 9].into_iter().flat_map(|record| {
+        let len = encoded_len(payload(record, "t").len());
+        [0, 2, 6, len - 1].map(|into| (record, into))
+    });
+    for (record, into) in cases {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let seg = ten_records(tmp.path());
+        flip(&seg, offset_in_segment(1, record, "t") + into);
+        let before = fs::read(&seg).expect("read");
+        let err = Wal::open(tmp.path(), opts(1 << 20)).expect_err("corrupt");
+        assert_eq!(corrupt_path(err), seg, "byte {into} of record {record}");
+        assert_eq!(
+            fs::read(&seg).expect("read"),
+            before,
+            "open changed the file"
+        );
+    }
+}
+
+#[test]
+fn damage_at_the_end_of_an_earlier_segment_is_corruption() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut wal, _) = open(tmp.path(), 100);
+    fill(&mut wal, 1..=20, "s");
+    wal.sync().expect("sync");
+    drop(wal);
+    let files = segment_files(tmp.path());
+    assert!(files.len() >= 3);
+    let victim = &files[1];
+    let len = file_len(victim);
+    flip(victim, len - 1);
+    let err = Wal::open(tmp.path(), opts(100)).expect_err("corrupt");
+    assert_eq!(&corrupt_path(err), victim);
+
+    // The same damage at the end of the last segment is a torn tail.
+    flip(victim, len - 1);
+    let last = files.last().expect("files");
+    flip(last, file_len(last) - 1);
+    let (wal, rec) = open(tmp.path(), 100);
+    assert_eq!(rec.torn_tail.expect("torn").segment, *last);
+    assert_eq!(wal.last_index(), Some(19));
+}
+
+#[test]
+fn a_segment_whose_name_disagrees_with_its_records_is_corruption() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let seg = ten_records(tmp.path());
+    let renamed = tmp.path().join(segment::file_name(2));
+    fs::rename(&seg, &renamed).expect("rename");
+    let err = Wal::open(tmp.path(), opts(1 << 20)).expect_err("misnumbered");
+    assert_eq!(corrupt_path(err), renamed);
+}
+
+#[test]
+fn reads_check_what_they_return() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let seg = ten_records(tmp.path());
+    let (mut wal, _) = open(tmp.path(), 1 << 20);
+    let at = offset_in_segment(1, 5, "t");
+
+    // A sound record with the wrong index in record 5's place.
+    let mut imposter = Vec::new();
+    record::encode(99, &payload(5, "t"), &mut imposter).expect("encode");
+    let mut bytes = fs::read(&seg).expect("read");
+    let good = bytes.clone();
+    bytes[at as usize..at as usize + imposter.len()].copy_from_slice(&imposter);
+    fs::write(&seg, &bytes).expect("write");
+    assert_eq!(corrupt_path(wal.read(4, 6).expect_err("imposter")), seg);
+
+    fs::write(&seg, &good).expect("write");
+    assert_eq!(wal.read(5, 5).expect("read"), expect(5..=5, "t"));
+    flip(&seg, at + 25);
+    assert_eq!(corrupt_path(wal.read(1, 10).expect_err("bit rot")), seg);
+}
+
+#[test]
+fn a_missing_middle_segment_is_corruption() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut wal, _) = open(tmp.path(), 100);
+    fill(&mut wal, 1..=20, "s");
+    wal.sync().expect("sync");
+    drop(wal);
+    let files = segment_files(tmp.path());
+    fs::remove_file(&files[1]).expect("remove");
+    let err = Wal::open(tmp.path(), opts(100)).expect_err("gap");
+    assert_eq!(corrupt_path(err), files[2]);
+}
+
+#[test]
+fn a_misnamed_segment_is_corruption() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    fs::write(tmp.path().join("log-12.wal"), b"").expect("write");
+    let err = Wal::open(tmp.path(), opts(100)).expect_err("bad name");
+    assert_eq!(corrupt_path(err), tmp.path().join("log-12.wal"));
+}
+
+#[test]
+fn an_empty_last_segment_left_by_a_crash_is_removed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _ = ten_records(tmp.path());
+    fs::write(tmp.path().join(segment::file_name(11)), b"").expect("write");
+    let (mut wal, rec) = open(tmp.path(), 1 << 20);
+    assert_eq!((rec.last_index, rec.segments), (Some(10), 1));
+    fill(&mut wal, 11..=12, "t");
+    wal.sync().expect("sync");
+}
+
+#[test]
+fn truncate_then_append_then_reopen() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let (mut wal, _) = open(dir, 120);
+    fill(&mut wal, 1..=30, "old");
+    wal.sync().expect("sync");
+    let before = segment_files(dir).len();
+
+    wal.truncate_from(12).expect("truncate");
+    assert_eq!(wal.last_index(), Some(11));
+    assert!(segment_files(dir).len() < before);
+    assert!(segment_files(dir).iter().all(|f| first_of(f) <= 11));
+    assert!(matches!(wal.read(11, 12), Err(Error::Wal(_))));
+    fill(&mut wal, 12..=20, "new");
+    wal.sync().expect("sync");
+
+    // Unsynced records can be truncated too, and earlier ones stay pending.
+    fill(&mut wal, 21..=25, "new");
+    wal.truncate_from(23).expect("truncate pending");
+    wal.sync().expect("sync");
+    drop(wal);
+
+    let (mut wal, rec) = open(dir, 120);
+    assert_eq!((rec.first_index, rec.last_index), (Some(1), Some(22)));
+    let mut want = expect(1..=11, "old");
+    want.extend(expect(12..=22, "new"));
+    assert_eq!(wal.read(1, 22).expect("read"), want);
+
+    // Truncating at the first record of a segment removes that segment.
+    let files = segment_files(dir);
+    let boundary = first_of(&files[files.len() - 2]);
+    wal.truncate_from(boundary).expect("truncate");
+    assert_eq!(segment_files(dir), files[..files.len() - 2]);
+    assert_eq!(wal.last_index(), Some(boundary - 1));
+    // Truncating past the end changes nothing; at the start empties the log.
+    wal.truncate_from(boundary).expect("no-op");
+    wal.truncate_from(1).expect("truncate all");
+    assert_eq!((wal.first_index(), wal.last_index()), (None, None));
+    assert!(segment_files(dir).is_empty());
+    wal.append(40, b"fresh start")
+        .expect("any index on an empty log");
+    wal.sync().expect("sync");
+    drop(wal);
+    let (wal, rec) = open(dir, 120);
+    assert_eq!((rec.first_index, rec.last_index), (Some(40), Some(40)));
+    drop(wal);
+}
+
+#[test]
+fn purge_removes_old_segments_and_survives_reopen() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let (mut wal, _) = open(dir, 120);
+    fill(&mut wal, 1..=40, "p");
+    wal.sync().expect("sync");
+    let before = segment_files(dir);
+
+    wal.purge_upto(17).expect("purge");
+    assert_eq!(wal.first_index(), Some(18));
+    let after = segment_files(dir);
+    assert!(after.len() < before.len());
+    // Only the segment holding 18 and later ones remain.
+    assert!(first_of(&after[0]) <= 18);
+    assert!(after.len() < 2 || first_of(&after[1]) > 18);
+    assert!(matches!(wal.read(17, 18), Err(Error::Wal(_))));
+    assert_eq!(wal.read(18, 40).expect("read"), expect(18..=40, "p"));
+    // A purge never moves backwards.
+    wal.purge_upto(3).expect("stale purge");
+    assert_eq!(wal.first_index(), Some(18));
+    drop(wal);
+
+    let (mut wal, rec) = open(dir, 120);
+    assert_eq!((rec.first_index, rec.last_index), (Some(18), Some(40)));
+    assert_eq!(wal.read(18, 40).expect("read"), expect(18..=40, "p"));
+
+    // Purging past the end empties the log (a snapshot install).
+    wal.purge_upto(100).expect("purge all");
+    assert_eq!((wal.first_index(), wal.last_index()), (None, None));
+    assert!(segment_files(dir).is_empty());
+    drop(wal);
+    let (mut wal, rec) = open(dir, 120);
+    assert_eq!((rec.first_index, wal.purged()), (None, Some(100)));
+    assert!(matches!(wal.append(100, b"x"), Err(Error::Wal(_))));
+    wal.append(101, b"after the snapshot").expect("append");
+    wal.sync().expect("sync");
+    drop(wal);
+    let (mut wal, _) = open(dir, 120);
+    assert_eq!(
+        wal.read(101, 101).expect("read"),
+        vec![(101, b"after the snapshot".to_vec())]
+    );
+}
+
+#[test]
+fn segments_left_by_an_interrupted_purge_are_removed_on_open() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let (mut wal, _) = open(dir, 120);
+    fill(&mut wal, 1..=40, "p");
+    wal.sync().expect("sync");
+    drop(wal);
+    let before = segment_files(dir);
+    // The purge point is written first; a crash right after leaves every
+    // segment in place.
+    meta::write(dir, PURGE_FILE, &25u64.to_le_bytes(), true).expect("write");
+    let (mut wal, rec) = open(dir, 120);
+    assert_eq!(rec.first_index, Some(26));
+    assert!(segment_files(dir).len() < before.len());
+    assert_eq!(wal.read(26, 40).expect("read"), expect(26..=40, "p"));
+}
+
+#[test]
+fn meta_round_trip_and_damage() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (wal, _) = open(tmp.path(), 1 << 20);
+    assert_eq!(wal.load_meta("vote").expect("load"), None);
+    wal.save_meta("vote", b"term 3 for node 2").expect("save");
+    wal.save_meta("committed", b"").expect("save");
+    assert_eq!(
+        wal.load_meta("vote").expect("load"),
+        Some(b"term 3 for node 2".to_vec())
+    );
+    assert_eq!(wal.load_meta("committed").expect("load"), Some(Vec::new()));
+    wal.save_meta("vote", b"term 4").expect("overwrite");
+    assert_eq!(
+        wal.load_meta("vote").expect("load"),
+        Some(b"term 4".to_vec())
+    );
+    for bad in ["", "../vote", "a/b", "vote.meta", &"x".repeat(65)] {
+        assert!(
+            matches!(wal.save_meta(bad, b"x"), Err(Error::Wal(_))),
+            "{bad:?}"
+        );
+    }
+    let leftovers: Vec<_> = fs::read_dir(tmp.path())
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+
+    let path = tmp.path().join("vote.meta");
+    let good = fs::read(&path).expect("read");
+    for at in 0..good.len() {
+        let mut bytes = good.clone();
+        bytes[at] ^= 0x01;
+        fs::write(&path, &bytes).expect("write");
+        let err = wal.load_meta("vote").expect_err("damaged");
+        assert_eq!(corrupt_path(err), path, "byte {at}");
+    }
+    fs::write(&path, &good[..good.len() - 1]).expect("write");
+    assert_eq!(
+        corrupt_path(wal.load_meta("vote").expect_err("short")),
+        path
+    );
+    fs::write(&path, &good).expect("write");
+    assert_eq!(
+        wal.load_meta("vote").expect("load"),
+        Some(b"term 4".to_vec())
+    );
+}
+
+#[test]
+fn a_damaged_purge_point_fails_open() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut wal, _) = open(tmp.path(), 1 << 20);
+    fill(&mut wal, 1..=5, "p");
+    wal.purge_upto(2).expect("purge");
+    drop(wal);
+    let path = tmp.path().join(PURGE_FILE);
+    flip(&path, file_len(&path) - 1);
+    let err = Wal::open(tmp.path(), opts(1 << 20)).expect_err("corrupt");
+    assert_eq!(corrupt_path(err), path);
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Append {
+        n: u64,
+        len: usize,
+        gap: u64,
+    },
+    Sync,
+    Truncate(u64),
+    Purge(u64),
+    /// Sync, close, open.
+    Reopen,
+    /// Close without syncing, like a killed process: whatever was handed to
+    /// the OS survives.
+    Crash,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => (1u64..8, 0usize..40, 0u64..3).prop_map(|(n, len, gap)| Step::Append { n, len, gap }),
+        2 => Just(Step::Sync),
+        2 => any::<u64>().prop_map(Step::Truncate),
+        2 => any::<u64>().prop_map(Step::Purge),
+        1 => Just(Step::Reopen),
+        1 => Just(Step::Crash),
+    ]
+}
+
+/// What the log should hold.
+#[derive(Debug, Default)]
+struct Model {
+    entries: Vec<(u64, Vec<u8>)>,
+    purged: Option<u64>,
+    /// Leading entries known to be on disk.
+    durable: usize,
+}
+
+impl Model {
+    fn first(&self) -> Option<u64> {
+        self.entries.first().map(|e| e.0)
+    }
+    fn last(&self) -> Option<u64> {
+        self.entries.last().map(|e| e.0)
+    }
+}
+
+/// Compares indexes, and with `read_all` the contents too (reading writes
+/// buffered records out, so it is skipped after appends to leave something
+/// for a crash to lose).
+fn check(wal: &mut Wal, model: &Model, read_all: bool) -> Result<(), TestCaseError> {
+    prop_assert_eq!(wal.first_index(), model.first());
+    prop_assert_eq!(wal.last_index(), model.last());
+    prop_assert_eq!(wal.purged(), model.purged);
+    if let (true, Some(first), Some(last)) = (read_all, model.first(), model.last()) {
+        prop_assert_eq!(&wal.read(first, last).expect("read"), &model.entries);
+    }
+    Ok(())
+}
+
+fn run(segment_bytes: u64, steps: Vec<Step>) -> Result<(), TestCaseError> {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let opts = WalOptions {
+        segment_bytes,
+        fsync: false,
+    };
+    let (mut wal, _) = Wal::open(tmp.path(), opts.clone()).expect("open");
+    let mut model = Model::default();
+    let mut counter = 0u8;
+    for step in steps {
+        let read_all = !matches!(step, Step::Append { .. });
+        match step {
+            Step::Append { n, len, gap } => {
+                let start = match (model.last(), model.purged) {
+                    (Some(last), _) => last + 1,
+                    (None, Some(p)) => p + 1 + gap,
+                    (None, None) => 1 + gap,
+                };
+                for index in start..start + n {
+                    counter = counter.wrapping_add(1);
+                    let bytes = vec![counter; len + index as usize % 5];
+                    wal.append(index, &bytes).expect("append");
+                    model.entries.push((index, bytes));
+                }
+            }
+            Step::Sync => {
+                wal.sync().expect("sync");
+                model.durable = model.entries.len();
+            }
+            Step::Truncate(x) => {
+                if let Some(first) = model.first() {
+                    let span = model.entries.len() as u64 + 2;
+                    let from = first.saturating_sub(1) + x % span;
+                    wal.truncate_from(from).expect("truncate");
+                    model.entries.retain(|e| e.0 < from);
+                    model.durable = model.durable.min(model.entries.len());
+                } else {
+                    wal.truncate_from(x).expect("truncate an empty log");
+                }
+            }
+            Step::Purge(x) => {
+                let base = model.first().or(model.purged).unwrap_or(0);
+                let upto = base.saturating_sub(2) + x % (model.entries.len() as u64 + 3);
+                wal.purge_upto(upto).expect("purge");
+                let before = model.entries.len();
+                model.entries.retain(|e| e.0 > upto);
+                model.durable = model.durable.saturating_sub(before - model.entries.len());
+                model.purged = model.purged.max(Some(upto));
+            }
+            Step::Reopen => {
+                wal.sync().expect("sync");
+                drop(wal);
+                let (reopened, rec) = Wal::open(tmp.path(), opts.clone()).expect("reopen");
+                wal = reopened;
+                prop_assert_eq!(rec.torn_tail, None);
+                prop_assert_eq!(rec.first_index, model.first());
+                prop_assert_eq!(rec.last_index, model.last());
+                model.durable = model.entries.len();
+            }
+            Step::Crash => {
+                drop(wal);
+                let (reopened, rec) = Wal::open(tmp.path(), opts.clone()).expect("reopen");
+                wal = reopened;
+                prop_assert_eq!(rec.torn_tail, None);
+                let got = match (wal.first_index(), wal.last_index()) {
+                    (Some(f), Some(l)) => wal.read(f, l).expect("read"),
+                    _ => Vec::new(),
+                };
+                prop_assert!(got.len() >= model.durable, "lost synced records");
+                prop_assert!(got.len() <= model.entries.len());
+                prop_assert_eq!(&got[..], &model.entries[..got.len()]);
+                model.entries = got;
+                model.durable = model.entries.len();
+            }
+        }
+        check(&mut wal, &model, read_all)?;
+    }
+    drop(wal);
+    let (mut wal, _) = Wal::open(tmp.path(), opts).expect("final reopen");
+    // Only synced records are certain after the final close.
+    let durable_last = model.durable.checked_sub(1).map(|i| model.entries[i].0);
+    prop_assert!(wal.last_index() >= durable_last, "lost synced records");
+    if let (Some(first), Some(last)) = (wal.first_index(), wal.last_index()) {
+        let got = wal.read(first, last).expect("read");
+        prop_assert!(got.len() <= model.entries.len());
+        prop_assert_eq!(&got[..], &model.entries[..got.len()]);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn behaves_like_a_vec(
+        segment_bytes in 40u64..400,
+        steps in proptest::collection::vec(step(), 1..60),
+    ) {
+        run(segment_bytes, steps)?;
+    }
+}
+
+#[test]
+fn the_log_can_move_to_its_own_thread() {
+    fn send<T: Send>() {}
+    send::<Wal>();
+}
