@@ -136,7 +136,7 @@ macro_rules! record {
 
 record!(
     /// An identity: `(scheme, id)`, e.g. `("digest", "user:hash")`.
-    Id<'a> { scheme: ustring, id: ustring }
+    Id<'a> { scheme: ustring, id: ustring_opt }
 );
 record!(Acl<'a> { perms: i32, id: id });
 record!(
@@ -171,7 +171,7 @@ impl Acl<'static> {
             perms,
             id: Id {
                 scheme: "world",
-                id: "anyone",
+                id: Some("anyone"),
             },
         }
     }

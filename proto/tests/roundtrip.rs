@@ -42,7 +42,7 @@ fn stat() -> impl Strategy<Value = Stat> {
 }
 fn acls() -> impl Strategy<Value = Vec<Acl<'static>>> {
     vec(
-        (any::<i32>(), s(), s()).prop_map(|(perms, scheme, id)| Acl {
+        (any::<i32>(), s(), proptest::option::of(s())).prop_map(|(perms, scheme, id)| Acl {
             perms,
             id: Id { scheme, id },
         }),

@@ -129,21 +129,23 @@ fn ip_id(ip: IpAddr) -> Id {
 /// some entry carrying the bit must be `world:anyone` or match one of the
 /// connection's ids under its scheme.
 pub fn check(acl: &[Acl], perm: i32, auth: &AuthInfo, super_digest: Option<&str>) -> bool {
-    if acl.is_empty() || auth.is_super(super_digest) {
+    check_ids(acl, perm, &auth.ids, auth.is_super(super_digest))
+}
+
+/// [`check`] over bare ids: what a replicated write carries, so that every
+/// member judges it the same way at apply time.
+pub fn check_ids(acl: &[Acl], perm: i32, ids: &[Id], is_super: bool) -> bool {
+    if acl.is_empty() || is_super {
         return true;
     }
     acl.iter()
         .filter(|a| a.perms & perm != 0)
         .any(|a| match a.id.scheme.as_str() {
             WORLD => a.id.id == ANYONE,
-            IP => auth
-                .ids
+            IP => ids
                 .iter()
                 .any(|id| id.scheme == IP && ip_matches(&id.id, &a.id.id)),
-            DIGEST => auth
-                .ids
-                .iter()
-                .any(|id| id.scheme == DIGEST && id.id == a.id.id),
+            DIGEST => ids.iter().any(|id| id.scheme == DIGEST && id.id == a.id.id),
             // A scheme with no provider matches nobody.
             _ => false,
         })
@@ -254,7 +256,10 @@ mod tests {
         acls.iter()
             .map(|&(perms, scheme, id)| zkproto::Acl {
                 perms,
-                id: zkproto::Id { scheme, id },
+                id: zkproto::Id {
+                    scheme,
+                    id: Some(id),
+                },
             })
             .collect()
     }

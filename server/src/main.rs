@@ -26,6 +26,10 @@ struct Cli {
     /// Also write every event to stdout, one JSON object per line.
     #[arg(long)]
     events_stdout: bool,
+    /// How often the leader deletes empty containers and expired TTL nodes
+    /// (ZooKeeper's znode.container.checkIntervalMs).
+    #[arg(long, value_name = "MS", default_value_t = 60_000)]
+    container_check_ms: u64,
     /// Lowest event level written: trace, debug, info, warn, error.
     #[arg(long, default_value = "info", value_parser = parse_level)]
     events_level: Level,
@@ -50,7 +54,13 @@ fn main() -> anyhow::Result<()> {
             let (cfg, warnings) =
                 Config::load(p).with_context(|| format!("loading {}", p.display()))?;
             for w in warnings {
-                eprintln!("zkserver: {}: line {}: {}: {}", p.display(), w.line, w.key, w.message);
+                eprintln!(
+                    "zkserver: {}: line {}: {}: {}",
+                    p.display(),
+                    w.line,
+                    w.key,
+                    w.message
+                );
             }
             cfg
         }
@@ -66,6 +76,7 @@ fn main() -> anyhow::Result<()> {
     let opts = Options {
         events_stdout: cli.events_stdout,
         events_level: cli.events_level,
+        container_check: std::time::Duration::from_millis(cli.container_check_ms.max(10)),
         ..Options::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

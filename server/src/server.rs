@@ -196,7 +196,8 @@ impl Server {
             loop {
                 {
                     let mm = m.borrow();
-                    let caught_up = mm.last_applied.map(|l| l.index) >= opened.committed.map(|c| c.index);
+                    let caught_up =
+                        mm.last_applied.map(|l| l.index) >= opened.committed.map(|c| c.index);
                     if mm.current_leader == Some(node) && caught_up {
                         return;
                     }
@@ -212,7 +213,7 @@ impl Server {
         }
 
         let limits = Limits {
-            max_frame: cfg.jute_max_buffer as usize + 1024,
+            max_frame: cfg.jute_max_buffer as usize,
             min_session_timeout_ms: cfg.session_timeout_bounds().0,
             max_session_timeout_ms: cfg.session_timeout_bounds().1,
             max_outstanding: cfg.global_outstanding_limit.max(1) as usize,
@@ -229,23 +230,24 @@ impl Server {
             ids: Mutex::new(SessionIds::new(node, conn::now_ms())),
             four_letter,
         });
-        let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(accept_loop(
-            listener,
-            shared.clone(),
-            cfg.max_client_cnxns,
-            stop_rx.clone(),
-        )));
-        tasks.push(tokio::spawn(expiry_loop(
-            shared.clone(),
-            Duration::from_millis((tick / 2).clamp(10, 500)),
-            stop_rx.clone(),
-        )));
-        tasks.push(tokio::spawn(cleaner_loop(
-            shared.clone(),
-            opts.container_check,
-            stop_rx.clone(),
-        )));
+        let tasks = vec![
+            tokio::spawn(accept_loop(
+                listener,
+                shared.clone(),
+                cfg.max_client_cnxns,
+                stop_rx.clone(),
+            )),
+            tokio::spawn(expiry_loop(
+                shared.clone(),
+                Duration::from_millis((tick / 2).clamp(10, 500)),
+                stop_rx.clone(),
+            )),
+            tokio::spawn(cleaner_loop(
+                shared.clone(),
+                opts.container_check,
+                stop_rx.clone(),
+            )),
+        ];
         db.emit_local("server.serving", Level::Info, |ev| {
             ev.client = Some(addr.to_string());
             ev.leader = Some(node);
@@ -306,9 +308,10 @@ async fn accept_loop(
                 // Out of file descriptors (or another transient accept
                 // failure): say so once, back off, keep serving.
                 if !fd_warned {
-                    sh.db.emit_local("server.accept_failed", Level::Error, |ev| {
-                        ev.msg = Some(e.to_string());
-                    });
+                    sh.db
+                        .emit_local("server.accept_failed", Level::Error, |ev| {
+                            ev.msg = Some(e.to_string());
+                        });
                     fd_warned = true;
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -371,6 +374,7 @@ async fn expiry_loop(sh: Arc<Shared>, every: Duration, mut stop: watch::Receiver
                 time_ms: conn::now_ms(),
                 cause: Cause::SessionExpired,
                 origin: None,
+                caller: None,
             };
             if sh.raft.client_write_ff(txn).await.is_err() {
                 sh.db.lock().sessions.unmark(session);
@@ -406,6 +410,7 @@ async fn cleaner_loop(sh: Arc<Shared>, every: Duration, mut stop: watch::Receive
                 time_ms: now,
                 cause: Cause::Cleaner,
                 origin: None,
+                caller: None,
             };
             let _ = sh.raft.client_write_ff(txn).await;
         }

@@ -87,7 +87,7 @@ impl SessionIds {
         }
     }
 
-    pub fn next(&mut self) -> i64 {
+    pub fn allocate(&mut self) -> i64 {
         self.next += 1;
         self.next
     }
@@ -108,12 +108,12 @@ mod tests {
     #[test]
     fn ids_are_positive_unique_and_carry_the_member() {
         let mut g = SessionIds::new(3, 1_790_000_000_000);
-        let a = g.next();
-        let b = g.next();
+        let a = g.allocate();
+        let b = g.allocate();
         assert!(a > 0 && b == a + 1);
         assert_eq!(a >> 56, 3);
         let mut g = SessionIds::new(255, i64::MAX);
-        assert!(g.next() > 0);
+        assert!(g.allocate() > 0);
     }
 
     #[test]

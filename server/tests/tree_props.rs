@@ -41,6 +41,7 @@ fn create() -> impl Strategy<Value = CreateOp> {
         .prop_map(|(path, data, mode, session, ttl, good_acl)| CreateOp {
             path,
             data,
+            null_data: false,
             acl: if good_acl {
                 vec![Acl::world_anyone(perms::ALL)]
             } else {
@@ -63,7 +64,7 @@ fn multi_op() -> impl Strategy<Value = MultiOp> {
     prop_oneof![
         3 => create().prop_map(MultiOp::Create),
         2 => (path(), version()).prop_map(|(path, version)| MultiOp::Delete(DeleteOp { path, version })),
-        2 => (path(), version()).prop_map(|(path, version)| MultiOp::SetData(SetDataOp { path, data: vec![1], version })),
+        2 => (path(), version()).prop_map(|(path, version)| MultiOp::SetData(SetDataOp { path, data: vec![1], null_data: false, version })),
         1 => (path(), version()).prop_map(|(path, version)| MultiOp::Check(CheckOp { path, version })),
     ]
 }
@@ -73,7 +74,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => create().prop_map(Op::Create),
         3 => (path(), version()).prop_map(|(path, version)| Op::Delete(DeleteOp { path, version })),
         3 => (path(), version(), prop::collection::vec(any::<u8>(), 0..3))
-            .prop_map(|(path, version, data)| Op::SetData(SetDataOp { path, data, version })),
+            .prop_map(|(path, version, data)| Op::SetData(SetDataOp { path, data, null_data: false, version })),
         1 => (path(), version()).prop_map(|(path, version)| Op::SetAcl(SetAclOp {
             path, acl: vec![Acl::world_anyone(perms::READ)], version,
         })),

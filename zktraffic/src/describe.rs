@@ -11,7 +11,7 @@ fn acl_list(acl: &[Acl<'_>]) -> String {
             format!(
                 "{}:{}:{}",
                 a.id.scheme,
-                mask_id(a.id.scheme, a.id.id),
+                mask_id(a.id.scheme, a.id.id.unwrap_or("null")),
                 perms::render(a.perms)
             )
         })
@@ -224,7 +224,7 @@ mod tests {
             perms: perms::ALL,
             id: Id {
                 scheme: "digest",
-                id: "bob:HASHHASH=",
+                id: Some("bob:HASHHASH="),
             },
         }];
         assert_eq!(acl_list(&acl), "digest:bob:****:cdrwa");

@@ -66,7 +66,7 @@ impl Conn {
             .ids
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .next();
+            .allocate();
         let passwd = new_password();
         // cxid 0 marks the createSession; a client's own xids start at 1.
         let cxid = 0;
@@ -85,6 +85,7 @@ impl Conn {
                 cxid,
                 opcode: OpCode::CreateSession.code(),
             }),
+            caller: None,
         };
         self.connecting = Some(Pending {
             cxid,
@@ -105,12 +106,14 @@ impl Conn {
         let bytes = reply::connect(p.timeout_ms, p.session, &p.passwd);
         self.bind(p.session, p.timeout_ms);
         self.send(&bytes);
-        self.sh.db.emit_local("session.connected", Level::Info, |ev| {
-            ev.client = Some(self.addr.to_string());
-            ev.session = Some(SessionId(p.session));
-            ev.latency_us = Some(p.started.elapsed().as_micros() as u64);
-            ev.detail = Some(serde_json::json!({ "timeout_ms": p.timeout_ms, "new": true }));
-        });
+        self.sh
+            .db
+            .emit_local("session.connected", Level::Info, |ev| {
+                ev.client = Some(self.addr.to_string());
+                ev.session = Some(SessionId(p.session));
+                ev.latency_us = Some(p.started.elapsed().as_micros() as u64);
+                ev.detail = Some(serde_json::json!({ "timeout_ms": p.timeout_ms, "new": true }));
+            });
         // Frames that arrived behind the connect run now.
         if let Err(e) = self.on_input() {
             self.close(format!("i/o error: {e}"));
@@ -118,10 +121,8 @@ impl Conn {
     }
 
     fn bind(&mut self, session: i64, timeout_ms: i32) {
-        self.session = Some(Session {
-            id: session,
-            timeout_ms,
-        });
+        self.session = Some(Session { id: session });
+        self.stats.timeout_ms.store(timeout_ms, Ordering::Relaxed);
         let mut st = self.sh.db.lock();
         // One live connection per session on this member: an older one is
         // stale (its client moved on), as ZooKeeper closes it.
@@ -152,14 +153,18 @@ impl Conn {
         };
         match known {
             Some(true) => {
-                let bytes = reply::connect(timeout_ms, req.session_id, req.passwd.unwrap_or_default());
+                let bytes =
+                    reply::connect(timeout_ms, req.session_id, req.passwd.unwrap_or_default());
                 self.bind(req.session_id, timeout_ms);
                 self.send(&bytes);
-                self.sh.db.emit_local("session.connected", Level::Info, |ev| {
-                    ev.client = Some(self.addr.to_string());
-                    ev.session = Some(SessionId(req.session_id));
-                    ev.detail = Some(serde_json::json!({ "timeout_ms": timeout_ms, "new": false }));
-                });
+                self.sh
+                    .db
+                    .emit_local("session.connected", Level::Info, |ev| {
+                        ev.client = Some(self.addr.to_string());
+                        ev.session = Some(SessionId(req.session_id));
+                        ev.detail =
+                            Some(serde_json::json!({ "timeout_ms": timeout_ms, "new": false }));
+                    });
             }
             other => {
                 let why = if other.is_none() {
@@ -173,11 +178,13 @@ impl Conn {
                     .stats
                     .connections_refused
                     .fetch_add(1, Ordering::Relaxed);
-                self.sh.db.emit_local("session.rejected", Level::Info, |ev| {
-                    ev.client = Some(self.addr.to_string());
-                    ev.session = Some(SessionId(req.session_id));
-                    ev.msg = Some(why.into());
-                });
+                self.sh
+                    .db
+                    .emit_local("session.rejected", Level::Info, |ev| {
+                        ev.client = Some(self.addr.to_string());
+                        ev.session = Some(SessionId(req.session_id));
+                        ev.msg = Some(why.into());
+                    });
                 self.close(why);
             }
         }

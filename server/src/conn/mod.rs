@@ -28,6 +28,7 @@ use zkproto::{xid, ErrorCode, FourLetterWord, OpCode, Request, RequestFrame, Res
 use crate::db::{ConnId, ConnMsg, Db};
 use crate::raft::{Cause, Origin, Raft, Txn};
 use crate::session::SessionIds;
+use crate::tree::Caller;
 use writes::Planned;
 
 /// What a connection may do, from the configuration.
@@ -48,7 +49,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_frame: 1_048_575 + 1024,
+            max_frame: 1_048_575,
             min_session_timeout_ms: 4000,
             max_session_timeout_ms: 40000,
             max_outstanding: 1000,
@@ -98,7 +99,6 @@ enum Slot {
 #[derive(Debug, Clone, Copy)]
 struct Session {
     id: i64,
-    timeout_ms: i32,
 }
 
 struct Conn {
@@ -120,15 +120,25 @@ struct Conn {
     sent: u64,
     /// Writes to hand to Raft, in arrival order, after this round of input.
     to_submit: Vec<(Txn, i32)>,
+    stats: Arc<crate::stats::ConnStats>,
     /// The sender the state machine uses to reach us, for failures.
     self_tx: mpsc::UnboundedSender<ConnMsg>,
 }
 
 /// Serves one accepted connection until it closes.
-pub async fn serve(sh: Arc<Shared>, stream: TcpStream, addr: SocketAddr, mut stop: watch::Receiver<bool>) {
+pub async fn serve(
+    sh: Arc<Shared>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) {
     let _ = stream.set_nodelay(true);
     let (tx, rx) = mpsc::unbounded_channel();
-    let id = sh.db.register_conn(addr, tx.clone());
+    let stats = Arc::new(crate::stats::ConnStats::default());
+    stats
+        .established_ms
+        .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
+    let id = sh.db.register_conn(addr, tx.clone(), stats.clone());
     sh.db.emit_local("conn.opened", Level::Debug, |ev| {
         ev.client = Some(addr.to_string());
     });
@@ -149,6 +159,7 @@ pub async fn serve(sh: Arc<Shared>, stream: TcpStream, addr: SocketAddr, mut sto
         sent: 0,
         to_submit: Vec::new(),
         self_tx: tx,
+        stats,
     };
     let reason = match c.run(&mut stop).await {
         Ok(r) => r,
@@ -179,15 +190,23 @@ impl Conn {
             }
             if let Some(reason) = &self.closing {
                 if self.out.is_empty() {
-                    return Ok(reason.clone());
+                    let reason = reason.clone();
+                    self.linger().await;
+                    return Ok(reason);
                 }
             }
+            self.stats.queued.store(
+                self.queue.len() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
             if self.out.len() > self.sh.limits.max_queued_bytes {
-                self.sh.db.emit_local("conn.slow_reader", Level::Warn, |ev| {
-                    ev.client = Some(self.addr.to_string());
-                    ev.session = self.session.map(|s| SessionId(s.id));
-                    ev.detail = Some(json!({ "queued_bytes": self.out.len() }));
-                });
+                self.sh
+                    .db
+                    .emit_local("conn.slow_reader", Level::Warn, |ev| {
+                        ev.client = Some(self.addr.to_string());
+                        ev.session = self.session.map(|s| SessionId(s.id));
+                        ev.detail = Some(json!({ "queued_bytes": self.out.len() }));
+                    });
                 return Ok("client does not read its replies".into());
             }
             let can_read = self.closing.is_none()
@@ -236,10 +255,30 @@ impl Conn {
         }
     }
 
+    /// Closing on our side: send FIN, then read and discard what the client
+    /// is still sending for a moment, so that it sees an orderly close (and
+    /// reads our last reply) instead of a reset.
+    async fn linger(&mut self) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let _ = self.stream.shutdown().await;
+        let mut scratch = vec![0u8; 64 * 1024];
+        let mut left: usize = 8 << 20;
+        let _ = tokio::time::timeout(Duration::from_millis(500), async {
+            while left > 0 {
+                match self.stream.read(&mut scratch).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+        })
+        .await;
+    }
+
     /// On shutdown: give queued replies a moment to leave.
     async fn flush_best_effort(&mut self) {
         use tokio::io::AsyncWriteExt;
-        let _ = tokio::time::timeout(Duration::from_millis(200), self.stream.write_all(&self.out)).await;
+        let _ = tokio::time::timeout(Duration::from_millis(200), self.stream.write_all(&self.out))
+            .await;
         self.out.clear();
     }
 
@@ -252,6 +291,9 @@ impl Conn {
     fn send(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
         self.sent += 1;
+        self.stats
+            .sent
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.sh
             .db
             .stats
@@ -293,6 +335,9 @@ impl Conn {
                 }
             };
             self.received += 1;
+            self.stats
+                .received
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.sh
                 .db
                 .stats
@@ -362,12 +407,24 @@ impl Conn {
                 let zxid = self.applied_zxid();
                 match self.auth.add_auth(a.scheme, a.auth.unwrap_or_default()) {
                     Ok(()) => {
-                        self.sh.db.lock().conns.entry(self.id).and_modify(|c| c.auth = self.auth.clone());
-                        self.queue.push_back(Slot::Ready(reply::error(xid::AUTH, zxid, ErrorCode::OK)));
+                        self.sh
+                            .db
+                            .lock()
+                            .conns
+                            .entry(self.id)
+                            .and_modify(|c| c.auth = self.auth.clone());
+                        self.queue.push_back(Slot::Ready(reply::error(
+                            xid::AUTH,
+                            zxid,
+                            ErrorCode::OK,
+                        )));
                     }
                     Err(_) => {
-                        self.queue
-                            .push_back(Slot::Ready(reply::error(xid::AUTH, zxid, ErrorCode::AUTH_FAILED)));
+                        self.queue.push_back(Slot::Ready(reply::error(
+                            xid::AUTH,
+                            zxid,
+                            ErrorCode::AUTH_FAILED,
+                        )));
                         self.event_request(&rf.request, xid_, ErrorCode::AUTH_FAILED, started);
                         self.close("authentication failed");
                     }
@@ -378,18 +435,27 @@ impl Conn {
             }
             Request::Reconfig(_) => {
                 let zxid = self.applied_zxid();
-                self.queue
-                    .push_back(Slot::Ready(reply::error(xid_, zxid, ErrorCode::RECONFIG_DISABLED)));
+                self.queue.push_back(Slot::Ready(reply::error(
+                    xid_,
+                    zxid,
+                    ErrorCode::RECONFIG_DISABLED,
+                )));
             }
             Request::Sasl(_) => {
                 let zxid = self.applied_zxid();
-                self.queue
-                    .push_back(Slot::Ready(reply::error(xid_, zxid, ErrorCode::UNIMPLEMENTED)));
+                self.queue.push_back(Slot::Ready(reply::error(
+                    xid_,
+                    zxid,
+                    ErrorCode::UNIMPLEMENTED,
+                )));
             }
             Request::Unknown { opcode, .. } => {
                 let zxid = self.applied_zxid();
-                self.queue
-                    .push_back(Slot::Ready(reply::error(xid_, zxid, ErrorCode::UNIMPLEMENTED)));
+                self.queue.push_back(Slot::Ready(reply::error(
+                    xid_,
+                    zxid,
+                    ErrorCode::UNIMPLEMENTED,
+                )));
                 let op = *opcode;
                 self.close(format!("unknown opcode {op}"));
             }
@@ -404,12 +470,17 @@ impl Conn {
                     }
                     Planned::Rejected(code) => {
                         let zxid = self.applied_zxid();
-                        self.queue.push_back(Slot::Ready(reply::error(xid_, zxid, code)));
+                        self.queue
+                            .push_back(Slot::Ready(reply::error(xid_, zxid, code)));
                     }
                     Planned::RejectedMulti(m) => {
                         let zxid = self.applied_zxid();
-                        self.queue
-                            .push_back(Slot::Ready(reply::frame(xid_, zxid, ErrorCode::OK, &Response::Multi(m))));
+                        self.queue.push_back(Slot::Ready(reply::frame(
+                            xid_,
+                            zxid,
+                            ErrorCode::OK,
+                            &Response::Multi(m),
+                        )));
                     }
                 }
             }
@@ -420,7 +491,14 @@ impl Conn {
         self.sh.db.lock().applied_zxid()
     }
 
-    fn propose(&mut self, op: crate::tree::Op, cxid: i32, opcode: OpCode, multi_ops: Vec<OpCode>, started: Instant) {
+    fn propose(
+        &mut self,
+        op: crate::tree::Op,
+        cxid: i32,
+        opcode: OpCode,
+        multi_ops: Vec<OpCode>,
+        started: Instant,
+    ) {
         let session = self.session.map(|s| s.id).unwrap_or(0);
         let txn = Txn {
             op,
@@ -432,6 +510,10 @@ impl Conn {
                 session,
                 cxid,
                 opcode: opcode.code(),
+            }),
+            caller: Some(Caller {
+                ids: self.auth.ids().to_vec(),
+                superuser: self.auth.is_super(self.sh.db.super_digest.as_deref()),
             }),
         };
         self.queue.push_back(Slot::Write {
@@ -449,7 +531,11 @@ impl Conn {
                 let f = reply::notification(event.0, &path, zxid);
                 self.send(&f);
             }
-            ConnMsg::Applied { cxid, zxid, applied } => {
+            ConnMsg::Applied {
+                cxid,
+                zxid,
+                applied,
+            } => {
                 if let Some(p) = self.connecting.take() {
                     if p.cxid == cxid {
                         self.connected(p, applied.code);
@@ -472,8 +558,11 @@ impl Conn {
                 } = &self.queue[pos]
                 {
                     let bytes = reply::applied(cxid, zxid, *opcode, multi_ops, &applied);
-                    let code = applied.multi_failure().map(|(_, c)| ErrorCode(c)).unwrap_or(applied.code);
-                    self.record_latency(*started);
+                    let code = applied
+                        .multi_failure()
+                        .map(|(_, c)| ErrorCode(c))
+                        .unwrap_or(applied.code);
+                    self.record(*started, opcode.code(), cxid, zxid);
                     self.event_write(*opcode, cxid, zxid, code, *started, applied.path.as_deref());
                     if *opcode == OpCode::CloseSession {
                         self.close("session closed by the client");
@@ -504,11 +593,11 @@ impl Conn {
         }
     }
 
-    fn record_latency(&self, started: Instant) {
-        self.sh
-            .db
-            .stats
-            .record_latency(started.elapsed().as_micros() as u64);
+    fn record(&self, started: Instant, op: i32, cxid: i32, zxid: i64) {
+        let us = started.elapsed().as_micros() as u64;
+        self.sh.db.stats.record_latency(us);
+        self.stats
+            .record_response(op, cxid, zxid, now_ms(), us / 1000);
         self.sh
             .db
             .stats
@@ -561,18 +650,26 @@ impl Conn {
         for n in notes {
             self.send(&n);
         }
-        let code = zkproto::ReplyFrame::peek_header(&bytes[4..])
-            .map(|h| h.err)
-            .unwrap_or(ErrorCode::OK);
+        let header = zkproto::ReplyFrame::peek_header(&bytes[4..]).ok();
+        let code = header.map(|h| h.err).unwrap_or(ErrorCode::OK);
         self.send(&bytes);
-        self.record_latency(started);
+        self.record(
+            started,
+            rf.request.opcode(),
+            rf.xid,
+            header.map(|h| h.zxid).unwrap_or(0),
+        );
         if !matches!(rf.request, Request::Ping) {
             self.event_request(&rf.request, rf.xid, code, started);
         }
     }
 
     fn event_request(&self, req: &Request<'_>, xid_: i32, code: ErrorCode, started: Instant) {
-        let level = if code.is_ok() { Level::Debug } else { Level::Info };
+        let level = if code.is_ok() {
+            Level::Debug
+        } else {
+            Level::Info
+        };
         self.sh.db.emit_local("request", level, |ev| {
             ev.client = Some(self.addr.to_string());
             ev.session = self.session.map(|s| SessionId(s.id));
@@ -584,7 +681,15 @@ impl Conn {
         });
     }
 
-    fn event_write(&self, op: OpCode, cxid: i32, zxid: i64, code: ErrorCode, started: Instant, path: Option<&str>) {
+    fn event_write(
+        &self,
+        op: OpCode,
+        cxid: i32,
+        zxid: i64,
+        code: ErrorCode,
+        started: Instant,
+        path: Option<&str>,
+    ) {
         let mut ev = self.sh.db.txn_event(zxid, "reply", Level::Info);
         ev.client = Some(self.addr.to_string());
         ev.session = self.session.map(|s| SessionId(s.id));

@@ -2,9 +2,9 @@
 //! a read and the watch it arms see the same applied prefix.
 
 use zkproto::{
-    perms, AddWatchMode, ClientInfo, ErrorCode, EventType, GetAclResponse,
-    GetChildren2Response, GetChildrenResponse, GetDataResponse, IntResponse, MultiResponse,
-    OpResult, PathResponse, Request, Response, Stat, WatcherType, WhoAmIResponse,
+    perms, AddWatchMode, ClientInfo, ErrorCode, EventType, GetAclResponse, GetChildren2Response,
+    GetChildrenResponse, GetDataResponse, IntResponse, MultiResponse, OpResult, PathResponse,
+    Request, Response, Stat, WatcherType, WhoAmIResponse,
 };
 
 use super::reply;
@@ -115,7 +115,7 @@ fn answer_body(st: &mut State, who: &Reader<'_>, req: &Request<'_>) -> Answer {
         Request::GetData(r) => {
             let n = readable(st, who, r.path)?;
             let b = body(&Response::GetData(GetDataResponse {
-                data: Some(&n.data),
+                data: (!n.null_data).then_some(n.data.as_slice()),
                 stat: n.stat(),
             }));
             if r.watch {
@@ -177,8 +177,9 @@ fn answer_body(st: &mut State, who: &Reader<'_>, req: &Request<'_>) -> Answer {
         }
         Request::Sync(r) => ok(body(&Response::Sync(PathResponse { path: r.path }))),
         Request::AddWatch(r) => {
+            // ZooKeeper fails to deserialize an unknown mode.
             let kind = WatchKind::from_add_watch_mode(AddWatchMode(r.mode))
-                .ok_or(ErrorCode::BAD_ARGUMENTS)?;
+                .ok_or(ErrorCode::MARSHALLING_ERROR)?;
             if r.path.contains('\0') || !path::is_valid(r.path, false) {
                 return Err(ErrorCode::BAD_ARGUMENTS);
             }
@@ -202,35 +203,42 @@ fn answer_body(st: &mut State, who: &Reader<'_>, req: &Request<'_>) -> Answer {
             }
         }
         Request::MultiRead(m) => {
-            let mut results = Vec::with_capacity(m.ops.len());
             // Each op stands alone: a failure is reported in place and the
-            // rest still run.
-            let mut owned: Vec<(Option<(Vec<u8>, Stat)>, Option<Vec<String>>, i32)> = Vec::new();
-            for op in &m.ops {
-                match op {
+            // rest still run. Results are copied out first because the
+            // reply borrows them.
+            enum Got {
+                Data(Option<Vec<u8>>, Stat),
+                Children(Vec<String>),
+                Failed(ErrorCode),
+            }
+            let got: Vec<Got> = m
+                .ops
+                .iter()
+                .map(|op| match op {
                     Request::GetData(r) => match readable(st, who, r.path) {
-                        Ok(n) => owned.push((Some((n.data.clone(), n.stat())), None, 0)),
-                        Err(e) => owned.push((None, None, e.0)),
+                        Ok(n) => Got::Data((!n.null_data).then(|| n.data.clone()), n.stat()),
+                        Err(e) => Got::Failed(e),
                     },
                     Request::GetChildren(r) => match readable(st, who, r.path) {
-                        Ok(n) => owned.push((None, Some(n.children.iter().cloned().collect()), 0)),
-                        Err(e) => owned.push((None, None, e.0)),
+                        Ok(n) => Got::Children(n.children.iter().cloned().collect()),
+                        Err(e) => Got::Failed(e),
                     },
-                    _ => owned.push((None, None, ErrorCode::UNIMPLEMENTED.0)),
-                }
-            }
-            for (data, children, code) in &owned {
-                results.push(match (data, children) {
-                    (Some((d, s)), _) => OpResult::GetData(GetDataResponse {
-                        data: Some(d),
+                    _ => Got::Failed(ErrorCode::UNIMPLEMENTED),
+                })
+                .collect();
+            let results = got
+                .iter()
+                .map(|g| match g {
+                    Got::Data(d, s) => OpResult::GetData(GetDataResponse {
+                        data: d.as_deref(),
                         stat: *s,
                     }),
-                    (_, Some(c)) => OpResult::GetChildren(GetChildrenResponse {
+                    Got::Children(c) => OpResult::GetChildren(GetChildrenResponse {
                         children: c.iter().map(String::as_str).collect(),
                     }),
-                    _ => OpResult::Error(*code),
-                });
-            }
+                    Got::Failed(e) => OpResult::Error(e.0),
+                })
+                .collect();
             ok(body(&Response::Multi(MultiResponse { results })))
         }
         _ => Err(ErrorCode::UNIMPLEMENTED),

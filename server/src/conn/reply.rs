@@ -67,7 +67,12 @@ pub fn applied(xid: i32, zxid: i64, opcode: OpCode, multi_ops: &[OpCode], a: &Ap
                     r.to_proto(multi_ops.get(i).copied().unwrap_or(OpCode::Create))
                 })
                 .collect();
-            frame(xid, zxid, a.code, &Response::Multi(MultiResponse { results }))
+            frame(
+                xid,
+                zxid,
+                a.code,
+                &Response::Multi(MultiResponse { results }),
+            )
         }
         _ => frame(xid, zxid, a.code, &Response::Empty),
     }

@@ -28,25 +28,20 @@ fn create(
     session: i64,
     auth: &AuthInfo,
 ) -> Result<CreateOp, ErrorCode> {
+    // The flags decide the mode whatever the opcode, as in ZooKeeper; a TTL
+    // where the mode takes none (or none where it needs one) is refused at
+    // apply time.
+    let _ = opcode;
     let mode = CreateMode::from_flags(c.flags).ok_or(ErrorCode::BAD_ARGUMENTS)?;
-    // Each create opcode admits its own modes, as ZooKeeper's request
-    // validation does.
-    let fits = match opcode {
-        OpCode::CreateContainer => mode.is_container(),
-        OpCode::CreateTtl => mode.is_ttl(),
-        _ => !mode.is_container() && !mode.is_ttl(),
-    };
-    if !fits {
-        return Err(ErrorCode::BAD_ARGUMENTS);
-    }
     let acl = acl::fixup(&c.acl, auth)?;
     Ok(CreateOp {
         path: c.path.to_owned(),
         data: c.data.unwrap_or_default().to_vec(),
+        null_data: c.data.is_none(),
         acl,
         mode,
         session,
-        ttl_ms: if mode.is_ttl() { ttl } else { -1 },
+        ttl_ms: ttl,
     })
 }
 
@@ -73,6 +68,7 @@ fn single(req: &Request<'_>, session: i64, auth: &AuthInfo) -> Result<Op, ErrorC
         Request::SetData(s) => Op::SetData(SetDataOp {
             path: s.path.to_owned(),
             data: s.data.unwrap_or_default().to_vec(),
+            null_data: s.data.is_none(),
             version: s.version,
         }),
         Request::SetAcl(s) => Op::SetAcl(SetAclOp {

@@ -45,7 +45,10 @@ impl Db {
                 TxnResult { zxid, code: 0 }
             }
             EntryPayload::Normal(txn) => {
-                let applied = st.rep.tree.apply(zxid, txn.time_ms, &txn.op);
+                let applied = st
+                    .rep
+                    .tree
+                    .apply_as(zxid, txn.time_ms, &txn.op, txn.caller.as_ref());
                 let code = applied.code.0;
                 self.txn_effects(st, entry, txn, zxid, applied, replay);
                 TxnResult { zxid, code }

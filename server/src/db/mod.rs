@@ -66,6 +66,7 @@ pub struct ConnEntry {
     pub session: i64,
     pub auth: AuthInfo,
     pub opened: Instant,
+    pub stats: Arc<crate::stats::ConnStats>,
 }
 
 #[derive(Debug, Default)]
@@ -131,6 +132,7 @@ impl Db {
         &self,
         addr: SocketAddr,
         tx: mpsc::UnboundedSender<ConnMsg>,
+        stats: Arc<crate::stats::ConnStats>,
     ) -> ConnId {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let entry = ConnEntry {
@@ -139,6 +141,7 @@ impl Db {
             session: 0,
             auth: AuthInfo::new(addr.ip()),
             opened: Instant::now(),
+            stats,
         };
         self.lock().conns.insert(id, entry);
         id
@@ -164,7 +167,13 @@ impl Db {
 
     /// An event about the agreed txn `zxid`.
     pub fn txn_event(&self, zxid: i64, kind: &str, level: Level) -> Event {
-        Event::new(self.node_name.as_str(), 0, kind, level, Stamp::Zxid(Zxid(zxid)))
+        Event::new(
+            self.node_name.as_str(),
+            0,
+            kind,
+            level,
+            Stamp::Zxid(Zxid(zxid)),
+        )
     }
 
     /// [`Db::local_event`] taking the lock itself.

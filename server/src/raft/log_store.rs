@@ -91,7 +91,11 @@ fn storage_err(subject: ErrorSubject<u64>, verb: ErrorVerb, e: io::Error) -> Sto
     StorageError::from_io_error(subject, verb, e)
 }
 
-fn meta<T: for<'de> serde::Deserialize<'de>>(wal: &Wal, name: &str, dir: &Path) -> Result<Option<T>> {
+fn meta<T: for<'de> serde::Deserialize<'de>>(
+    wal: &Wal,
+    name: &str,
+    dir: &Path,
+) -> Result<Option<T>> {
     match wal.load_meta(name)? {
         None => Ok(None),
         Some(b) => decode(&b).map(Some).map_err(|e| Error::Corrupt {
@@ -150,7 +154,10 @@ impl LogStore {
             .map_err(|_| io::Error::other("the log thread has stopped"))
     }
 
-    async fn wait(&self, make: impl FnOnce(oneshot::Sender<io::Result<()>>) -> Io) -> io::Result<()> {
+    async fn wait(
+        &self,
+        make: impl FnOnce(oneshot::Sender<io::Result<()>>) -> Io,
+    ) -> io::Result<()> {
         let (tx, rx) = oneshot::channel();
         self.send(make(tx))?;
         rx.await
@@ -168,22 +175,23 @@ impl LogStore {
 fn io_thread(mut wal: Wal, rx: std_mpsc::Receiver<Io>) {
     let mut acks: Vec<LogFlushed<TypeConfig>> = Vec::new();
     let mut failed: Option<io::Error> = None;
-    let sync_group = |wal: &mut Wal, acks: &mut Vec<LogFlushed<TypeConfig>>, failed: &mut Option<io::Error>| {
-        if acks.is_empty() {
-            return;
-        }
-        let r = match failed.as_ref() {
-            Some(e) => Err(copy_err(e)),
-            None => wal.sync().map_err(to_io),
+    let sync_group =
+        |wal: &mut Wal, acks: &mut Vec<LogFlushed<TypeConfig>>, failed: &mut Option<io::Error>| {
+            if acks.is_empty() {
+                return;
+            }
+            let r = match failed.as_ref() {
+                Some(e) => Err(copy_err(e)),
+                None => wal.sync().map_err(to_io),
+            };
+            if let Err(e) = &r {
+                // A log that failed to sync cannot be trusted for later writes.
+                *failed = Some(copy_err(e));
+            }
+            for a in acks.drain(..) {
+                a.log_io_completed(r.as_ref().map(|_| ()).map_err(copy_err));
+            }
         };
-        if let Err(e) = &r {
-            // A log that failed to sync cannot be trusted for later writes.
-            *failed = Some(copy_err(e));
-        }
-        for a in acks.drain(..) {
-            a.log_io_completed(r.as_ref().map(|_| ()).map_err(copy_err));
-        }
-    };
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(cmd) = next.take() {
@@ -338,7 +346,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(self.committed)
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,

@@ -13,7 +13,7 @@ use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
-use crate::tree::Op;
+use crate::tree::{Caller, Op};
 
 openraft::declare_raft_types!(
     /// The type parameters zkserver instantiates openraft with.
@@ -64,6 +64,9 @@ pub struct Txn {
     pub time_ms: i64,
     pub cause: Cause,
     pub origin: Option<Origin>,
+    /// The requesting connection's ids; `None` for the system's own writes.
+    #[serde(default)]
+    pub caller: Option<Caller>,
 }
 
 impl fmt::Display for Txn {
@@ -83,11 +86,14 @@ pub struct TxnResult {
     pub code: i32,
 }
 
-/// The log and snapshot encoding: MessagePack, compact and self-describing.
+/// The log and snapshot encoding: MessagePack with field names, so that a
+/// field added later (with a serde default) still reads old records.
 pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
-    rmp_serde::to_vec(v).expect("log records always serialize")
+    rmp_serde::to_vec_named(v).expect("log records always serialize")
 }
 
-pub(crate) fn decode<T: for<'de> Deserialize<'de>>(b: &[u8]) -> Result<T, rmp_serde::decode::Error> {
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
+    b: &[u8],
+) -> Result<T, rmp_serde::decode::Error> {
     rmp_serde::from_slice(b)
 }

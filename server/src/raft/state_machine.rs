@@ -16,7 +16,7 @@ use openraft::{
 use serde::{Deserialize, Serialize};
 use zkproto::event::Level;
 
-use super::{decode, encode, Entry, LogId, StorageError, TypeConfig, TxnResult};
+use super::{decode, encode, Entry, LogId, StorageError, TxnResult, TypeConfig};
 use crate::db::{Db, Replicated};
 use crate::{Error, Result};
 
@@ -119,7 +119,8 @@ fn load_newest(dir: &Path) -> Result<Option<SnapshotFile>> {
     let files = snapshot_files(dir)?;
     let mut last_err = None;
     for (_, path) in files.iter().rev() {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         match unframe(&bytes, path).and_then(|b| {
             decode::<SnapshotFile>(b).map_err(|e| Error::Corrupt {
                 path: path.clone(),
@@ -216,7 +217,11 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
         });
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(unframe(&bytes, Path::new("")).map(<[u8]>::to_vec).unwrap_or_default())),
+            snapshot: Box::new(Cursor::new(
+                unframe(&bytes, Path::new(""))
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default(),
+            )),
         })
     }
 }

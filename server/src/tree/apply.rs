@@ -1,11 +1,12 @@
 //! Applying one entry. Checks run in ZooKeeper's order (PrepRequestProcessor)
 //! so that a request with several faults reports the same code.
 
-use zkproto::{CreateMode, ErrorCode, EventType, Stat};
+use zkproto::{perms, CreateMode, ErrorCode, EventType, Stat};
 
 use super::node::{Acl, Node, NodeKind, MAX_TTL_MS};
 use super::op::{
-    Applied, CheckOp, CreateOp, DeleteOp, MultiOp, MultiOpResult, Op, SetAclOp, SetDataOp, Trigger,
+    Applied, Caller, CheckOp, CreateOp, DeleteOp, MultiOp, MultiOpResult, Op, SetAclOp, SetDataOp,
+    Trigger,
 };
 use super::{path, DataTree, Session, CONFIG, QUOTA, ZOOKEEPER};
 
@@ -27,6 +28,8 @@ struct Writer<'a> {
     /// Kept only inside a multi; a single op validates before it mutates.
     undo: Option<Vec<Undo>>,
     triggers: Vec<Trigger>,
+    /// `None`: the system itself (session expiry, the cleaner): no checks.
+    caller: Option<&'a Caller>,
 }
 
 impl DataTree {
@@ -34,6 +37,19 @@ impl DataTree {
     /// clock when it proposed the entry. Never fails: a rejected request is a
     /// result like any other, and the zxid is consumed either way.
     pub fn apply(&mut self, zxid: i64, time_ms: i64, op: &Op) -> Applied {
+        self.apply_as(zxid, time_ms, op, None)
+    }
+
+    /// [`DataTree::apply`] on behalf of `caller`, whose ids must satisfy
+    /// the ACLs involved (checked where ZooKeeper checks them, so a request
+    /// with several faults reports the same code).
+    pub fn apply_as(
+        &mut self,
+        zxid: i64,
+        time_ms: i64,
+        op: &Op,
+        caller: Option<&Caller>,
+    ) -> Applied {
         self.last_zxid = zxid;
         let mut w = Writer {
             tree: self,
@@ -41,6 +57,7 @@ impl DataTree {
             time_ms,
             undo: None,
             triggers: Vec::new(),
+            caller,
         };
         let mut applied = match op {
             Op::Create(c) => w.create(c).map(|(path, stat)| Applied {
@@ -136,6 +153,19 @@ impl Writer<'_> {
         self.tree.nodes.get(p).ok_or(ErrorCode::NO_NODE)
     }
 
+    /// The caller may do `perm` on the node at `p` (which exists).
+    fn allowed(&self, p: &str, perm: i32) -> Result<()> {
+        let Some(c) = self.caller else {
+            return Ok(());
+        };
+        let acl = &self.node(p)?.acl;
+        if crate::acl::check_ids(acl, perm, &c.ids, c.superuser) {
+            Ok(())
+        } else {
+            Err(ErrorCode::NO_AUTH)
+        }
+    }
+
     /// Records `p`'s current value before it changes, inside a multi.
     fn save(&mut self, p: &str) {
         if let Some(undo) = &mut self.undo {
@@ -152,7 +182,13 @@ impl Writer<'_> {
 
     fn create(&mut self, op: &CreateOp) -> Result<(String, Stat)> {
         let sequential = op.mode.is_sequential();
-        if !path::is_valid(&op.path, sequential) {
+        // ZooKeeper's order: only a missing slash or a NUL fails before the
+        // parent is looked up; the full path is validated after, so "/a//b"
+        // is NoNode (parent "/a/" does not exist), not BadArguments.
+        let Some(last_slash) = op.path.rfind('/') else {
+            return Err(ErrorCode::BAD_ARGUMENTS);
+        };
+        if op.path.contains('\0') {
             return Err(ErrorCode::BAD_ARGUMENTS);
         }
         let owner = owner_for(op)?;
@@ -167,13 +203,22 @@ impl Writer<'_> {
             }
         }
         check_acl(&op.acl)?;
-        let (parent_path, _) = path::split(&op.path);
+        let parent_path = if last_slash == 0 {
+            "/"
+        } else {
+            &op.path[..last_slash]
+        };
+        self.node(parent_path)?;
+        self.allowed(parent_path, perms::CREATE)?;
         let parent = self.node(parent_path)?;
         let full = if sequential {
             format!("{}{:010}", op.path, parent.cversion)
         } else {
             op.path.clone()
         };
+        if !path::is_valid(&full, false) {
+            return Err(ErrorCode::BAD_ARGUMENTS);
+        }
         if self.tree.nodes.contains_key(&full) {
             return Err(ErrorCode::NODE_EXISTS);
         }
@@ -189,13 +234,14 @@ impl Writer<'_> {
         parent.children.insert(name);
         parent.cversion = parent.cversion.wrapping_add(1);
         parent.pzxid = self.zxid;
-        let node = Node::new(
+        let mut node = Node::new(
             op.data.clone(),
             op.acl.clone(),
             owner,
             self.zxid,
             self.time_ms,
         );
+        node.null_data = op.null_data;
         let stat = node.stat();
         self.tree.nodes.insert(full.clone(), node);
         if let NodeKind::Ephemeral(s) = NodeKind::from_owner(owner) {
@@ -219,6 +265,9 @@ impl Writer<'_> {
         if !path::is_valid(&op.path, false) || is_system(&op.path) {
             return Err(ErrorCode::BAD_ARGUMENTS);
         }
+        let (parent_path, _) = path::split(&op.path);
+        self.node(parent_path)?;
+        self.allowed(parent_path, perms::DELETE)?;
         let node = self.node(&op.path)?;
         check_version(op.version, node.version)?;
         if !node.children.is_empty() {
@@ -243,10 +292,9 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Removes a childless node. Unlike ZooKeeper's DataTree, which leaves the
-    /// parent's cversion to be caught up by the next create's txn, the bump
-    /// happens here so the stat is right at once; sequence numbers come out
-    /// the same either way.
+    /// Removes a childless node. The parent's stored cversion counts creates
+    /// only (sequence numbers come from it); the cversion clients see is
+    /// derived from it and the child count, see [`Node::stat`].
     fn remove(&mut self, p: &str) {
         let (parent_path, name) = path::split(p);
         let parent_path = parent_path.to_owned();
@@ -259,7 +307,6 @@ impl Writer<'_> {
             .get_mut(&parent_path)
             .expect("tree is closed");
         parent.children.remove(name);
-        parent.cversion = parent.cversion.wrapping_add(1);
         parent.pzxid = parent.pzxid.max(self.zxid);
         if let NodeKind::Ephemeral(s) = node.kind() {
             let removed = self
@@ -281,10 +328,13 @@ impl Writer<'_> {
         if !path::is_valid(&op.path, false) {
             return Err(ErrorCode::BAD_ARGUMENTS);
         }
+        self.node(&op.path)?;
+        self.allowed(&op.path, perms::WRITE)?;
         check_version(op.version, self.node(&op.path)?.version)?;
         self.save(&op.path);
         let node = self.tree.nodes.get_mut(&op.path).expect("checked");
         node.data.clone_from(&op.data);
+        node.null_data = op.null_data;
         node.version = node.version.wrapping_add(1);
         node.mzxid = self.zxid;
         node.mtime = self.time_ms;
@@ -298,6 +348,8 @@ impl Writer<'_> {
             return Err(ErrorCode::BAD_ARGUMENTS);
         }
         check_acl(&op.acl)?;
+        self.node(&op.path)?;
+        self.allowed(&op.path, perms::ADMIN)?;
         check_version(op.version, self.node(&op.path)?.aversion)?;
         self.save(&op.path);
         let node = self.tree.nodes.get_mut(&op.path).expect("checked");
@@ -311,6 +363,8 @@ impl Writer<'_> {
         if !path::is_valid(&op.path, false) {
             return Err(ErrorCode::BAD_ARGUMENTS);
         }
+        self.node(&op.path)?;
+        self.allowed(&op.path, perms::READ)?;
         check_version(op.version, self.node(&op.path)?.version)
     }
 

@@ -21,7 +21,8 @@ use zkproto::{perms, Stat};
 
 pub use node::{Acl, Id, Node, NodeKind, CONTAINER_OWNER, MAX_TTL_MS};
 pub use op::{
-    Applied, CheckOp, CreateOp, DeleteOp, MultiOp, MultiOpResult, Op, SetAclOp, SetDataOp, Trigger,
+    Applied, Caller, CheckOp, CreateOp, DeleteOp, MultiOp, MultiOpResult, Op, SetAclOp, SetDataOp,
+    Trigger,
 };
 pub use snapshot::SnapshotError;
 
@@ -157,6 +158,14 @@ impl DataTree {
     /// Every path, sorted.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.nodes.keys().map(String::as_str)
+    }
+
+    /// mntr's zk_approximate_data_size: paths plus data, in bytes.
+    pub fn approximate_data_size(&self) -> u64 {
+        self.nodes
+            .iter()
+            .map(|(p, n)| (p.len() + n.data.len()) as u64)
+            .sum()
     }
 
     pub fn node_count(&self) -> usize {

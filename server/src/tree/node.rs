@@ -41,7 +41,7 @@ impl Acl {
             perms: self.perms,
             id: zkproto::Id {
                 scheme: &self.id.scheme,
-                id: &self.id.id,
+                id: Some(&self.id.id),
             },
         }
     }
@@ -49,7 +49,9 @@ impl Acl {
 
 impl From<&zkproto::Acl<'_>> for Acl {
     fn from(a: &zkproto::Acl<'_>) -> Acl {
-        Acl::new(a.perms, a.id.scheme, a.id.id)
+        // A null id (kazoo sends one for the `auth` scheme) reads as empty,
+        // as the scheme providers treat it.
+        Acl::new(a.perms, a.id.scheme, a.id.id.unwrap_or(""))
     }
 }
 
@@ -104,6 +106,10 @@ impl NodeKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Node {
     pub data: Vec<u8>,
+    /// The client wrote a null buffer (not an empty one); getData returns
+    /// null again, as ZooKeeper does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub null_data: bool,
     pub acl: Vec<Acl>,
     pub czxid: i64,
     pub mzxid: i64,
@@ -122,6 +128,7 @@ impl Node {
     pub fn new(data: Vec<u8>, acl: Vec<Acl>, owner: i64, zxid: i64, time_ms: i64) -> Node {
         Node {
             data,
+            null_data: false,
             acl,
             czxid: zxid,
             mzxid: zxid,
@@ -147,11 +154,22 @@ impl Node {
             ctime: self.ctime,
             mtime: self.mtime,
             version: self.version,
-            cversion: self.cversion,
             aversion: self.aversion,
-            ephemeral_owner: self.ephemeral_owner,
+            // Clients see the owning session of a true ephemeral only: the
+            // container and TTL markers read as 0, as ZooKeeper reports them.
+            ephemeral_owner: match self.kind() {
+                NodeKind::Ephemeral(s) => s,
+                _ => 0,
+            },
             data_length: saturating_i32(self.data.len()),
             num_children: saturating_i32(self.children.len()),
+            // Stored: creates under this node. Shown: creates plus deletes,
+            // i.e. 2 x creates - children still present (ZooKeeper's v3
+            // cversion; a fresh /zookeeper shows -2).
+            cversion: self
+                .cversion
+                .wrapping_mul(2)
+                .wrapping_sub(saturating_i32(self.children.len())),
             pzxid: self.pzxid,
         }
     }

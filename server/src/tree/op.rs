@@ -14,6 +14,9 @@ use super::node::Acl;
 pub struct CreateOp {
     pub path: String,
     pub data: Vec<u8>,
+    /// The request carried a null buffer rather than an empty one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub null_data: bool,
     pub acl: Vec<Acl>,
     pub mode: CreateMode,
     pub session: i64,
@@ -31,6 +34,9 @@ pub struct DeleteOp {
 pub struct SetDataOp {
     pub path: String,
     pub data: Vec<u8>,
+    /// The request carried a null buffer rather than an empty one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub null_data: bool,
     pub version: i32,
 }
 
@@ -84,6 +90,16 @@ pub enum Op {
     DeleteContainer {
         path: String,
     },
+}
+
+/// Who asked for a write: the ids the connection had proven when it sent
+/// it. ACLs are checked against these at apply time, so every member
+/// reaches the same verdict whatever its own configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Caller {
+    pub ids: Vec<super::node::Id>,
+    /// Authenticated as the configured super user.
+    pub superuser: bool,
 }
 
 /// A watch trigger to deliver: `NodeCreated`/`NodeDataChanged`/`NodeDeleted`

@@ -11,6 +11,7 @@ fn create_op(path: &str, mode: CreateMode) -> CreateOp {
     CreateOp {
         path: path.into(),
         data: b"d".to_vec(),
+        null_data: false,
         acl: vec![Acl::world_anyone(perms::ALL)],
         mode,
         session: S1,
@@ -37,6 +38,7 @@ fn set_data(path: &str, data: &[u8], version: i32) -> Op {
     Op::SetData(SetDataOp {
         path: path.into(),
         data: data.to_vec(),
+        null_data: false,
         version,
     })
 }
@@ -66,15 +68,19 @@ fn initial_tree() {
         t.paths().collect::<Vec<_>>(),
         ["/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]
     );
+    // No creates yet, so the shown cversion is 0 x 2 - children: a fresh
+    // ZooKeeper shows -1 on "/" and -2 on /zookeeper.
     let root = t.exists("/").unwrap();
     assert_eq!(
         root,
         Stat {
             num_children: 1,
+            cversion: -1,
             ..Stat::default()
         }
     );
     assert_eq!(t.exists(ZOOKEEPER).unwrap().num_children, 2);
+    assert_eq!(t.exists(ZOOKEEPER).unwrap().cversion, -2);
     assert_eq!(t.exists(QUOTA).unwrap(), Stat::default());
     let (data, stat) = t.get(CONFIG).unwrap();
     assert!(data.is_empty());
@@ -136,7 +142,8 @@ fn create_parent_and_child_stats() {
     );
     assert_eq!(r[1].stat, Some(b));
     let root = t.exists("/").unwrap();
-    assert_eq!((root.cversion, root.pzxid, root.num_children), (1, 5, 2));
+    // One create under "/" (stored 1), two children: shown 1 x 2 - 2.
+    assert_eq!((root.cversion, root.pzxid, root.num_children), (0, 5, 2));
     assert_eq!(t.all_children_number("/a"), Some(1));
     assert_eq!(t.all_children_number("/"), Some(5));
     assert_eq!(t.last_zxid(), 6);
@@ -164,7 +171,8 @@ fn create_errors() {
                 acl: vec![Acl::new(perms::ALL, "world", "someone")],
                 ..create_op("/b", CreateMode::Persistent)
             }),
-            // Path faults come before ACL faults, ACL before NoNode.
+            // ZooKeeper's order: the ACL list is checked before the parent
+            // is looked up and before the full path is validated.
             Op::Create(CreateOp {
                 acl: vec![],
                 ..create_op("/x/", CreateMode::Persistent)
@@ -188,7 +196,7 @@ fn create_errors() {
             ErrorCode::BAD_ARGUMENTS,
             ErrorCode::INVALID_ACL,
             ErrorCode::INVALID_ACL,
-            ErrorCode::BAD_ARGUMENTS,
+            ErrorCode::INVALID_ACL,
             ErrorCode::INVALID_ACL,
         ]
     );
@@ -228,7 +236,7 @@ fn sequential_numbering_follows_parent_cversion() {
             "/q/plain",
             "/q/0000000003",
             "",
-            "/q/n-0000000005",
+            "/q/n-0000000004",
         ]
     );
     let q = t.exists("/q").unwrap();
@@ -396,11 +404,13 @@ fn ephemerals_and_close_session() {
             eph("/e", S1), // no such session yet
             Op::CreateSession {
                 session: S1,
-                timeout_ms: 30000, passwd: vec![]
+                timeout_ms: 30000,
+                passwd: vec![],
             },
             Op::CreateSession {
                 session: S2,
-                timeout_ms: 10000, passwd: vec![]
+                timeout_ms: 10000,
+                passwd: vec![],
             },
             create("/app"),
             eph("/app/e1", S1),
@@ -418,7 +428,8 @@ fn ephemerals_and_close_session() {
     let mut t0 = DataTree::new();
     let open0 = Op::CreateSession {
         session: 0,
-        timeout_ms: 1, passwd: vec![]
+        timeout_ms: 1,
+        passwd: vec![],
     };
     let r0 = run(&mut t0, 1, &[open0, eph("/z", 0)]);
     assert_eq!(r0[1].code, ErrorCode::BAD_ARGUMENTS);
@@ -498,14 +509,17 @@ fn containers_and_ttl() {
             E::OK
         ]
     );
+    // Stored with ZooKeeper's markers, shown to clients as 0.
     assert_eq!(
-        t.exists("/c").unwrap().ephemeral_owner as u64,
+        t.node("/c").unwrap().ephemeral_owner as u64,
         0x8000_0000_0000_0000
     );
     assert_eq!(
-        t.exists("/t").unwrap().ephemeral_owner as u64,
+        t.node("/t").unwrap().ephemeral_owner as u64,
         0xff00_0000_0000_1388
     );
+    assert_eq!(t.exists("/c").unwrap().ephemeral_owner, 0);
+    assert_eq!(t.exists("/t").unwrap().ephemeral_owner, 0);
     assert_eq!(r[5].path.as_deref(), Some("/ts0000000002"));
     assert_eq!(t.containers(), ["/c"]);
     assert_eq!(t.ttl_nodes(), ["/t", "/ts0000000002"]);
@@ -545,6 +559,7 @@ fn multi_success_fires_all_triggers() {
         MultiOp::SetData(SetDataOp {
             path: "/a".into(),
             data: b"v".to_vec(),
+            null_data: false,
             version: 0,
         }),
         MultiOp::Check(CheckOp {
@@ -603,7 +618,8 @@ fn multi_failure_changes_nothing() {
         &[
             Op::CreateSession {
                 session: S1,
-                timeout_ms: 1, passwd: vec![]
+                timeout_ms: 1,
+                passwd: vec![],
             },
             create("/a"),
             create_mode("/a/e", CreateMode::Ephemeral),
@@ -620,6 +636,7 @@ fn multi_failure_changes_nothing() {
         MultiOp::SetData(SetDataOp {
             path: "/a".into(),
             data: vec![],
+            null_data: false,
             version: 7,
         }),
         MultiOp::Check(CheckOp {
@@ -671,7 +688,8 @@ fn snapshot_round_trip() {
         &[
             Op::CreateSession {
                 session: S1,
-                timeout_ms: 1, passwd: vec![]
+                timeout_ms: 1,
+                passwd: vec![],
             },
             create("/a"),
             create_mode("/a/e", CreateMode::Ephemeral),
@@ -704,4 +722,89 @@ fn ops_serialize_for_the_log() {
     ))]);
     let json = serde_json::to_string(&op).unwrap();
     assert_eq!(serde_json::from_str::<Op>(&json).unwrap(), op);
+}
+
+#[test]
+fn acls_are_checked_at_apply_in_zookeepers_order() {
+    let alice = Id {
+        scheme: "digest".into(),
+        id: crate::acl::digest("alice", "pw"),
+    };
+    let mut t = DataTree::new();
+    let mut locked = create_op("/locked", CreateMode::Persistent);
+    locked.acl = vec![
+        Acl {
+            perms: perms::ALL,
+            id: alice.clone(),
+        },
+        Acl::world_anyone(perms::READ),
+    ];
+    assert!(t.apply(1, 1, &Op::Create(locked)).code.is_ok());
+    let nobody = Caller::default();
+    let owner = Caller {
+        ids: vec![alice],
+        superuser: false,
+    };
+    let root = Caller {
+        ids: vec![],
+        superuser: true,
+    };
+    let code = |t: &mut DataTree, z, op: &Op, c: &Caller| t.apply_as(z, z, op, Some(c)).code;
+    // CREATE on the parent is what counts for a create.
+    assert_eq!(
+        code(&mut t, 2, &create("/locked/x"), &nobody),
+        ErrorCode::NO_AUTH
+    );
+    // A missing parent is reported before the ACL, an existing node after it.
+    assert_eq!(
+        code(&mut t, 3, &create("/nope/x"), &nobody),
+        ErrorCode::NO_NODE
+    );
+    assert_eq!(code(&mut t, 4, &create("/locked/x"), &owner), ErrorCode::OK);
+    assert_eq!(
+        code(&mut t, 5, &create("/locked/x"), &nobody),
+        ErrorCode::NO_AUTH
+    );
+    assert_eq!(
+        code(&mut t, 6, &create("/locked/x"), &owner),
+        ErrorCode::NODE_EXISTS
+    );
+    // WRITE on the node for setData, before the version check; READ for check.
+    let set = set_data("/locked", b"v", 99);
+    assert_eq!(code(&mut t, 7, &set, &nobody), ErrorCode::NO_AUTH);
+    assert_eq!(code(&mut t, 8, &set, &owner), ErrorCode::BAD_VERSION);
+    let check = Op::Check(CheckOp {
+        path: "/locked".into(),
+        version: 0,
+    });
+    assert_eq!(code(&mut t, 9, &check, &nobody), ErrorCode::OK);
+    // DELETE on the parent: "/" is open, "/locked/x" is not.
+    assert_eq!(
+        code(&mut t, 10, &delete("/locked/x", -1), &nobody),
+        ErrorCode::NO_AUTH
+    );
+    assert_eq!(
+        code(&mut t, 11, &delete("/locked/x", -1), &root),
+        ErrorCode::OK
+    );
+    // ADMIN for setACL.
+    let set_acl = Op::SetAcl(SetAclOp {
+        path: "/locked".into(),
+        acl: vec![Acl::world_anyone(perms::ALL)],
+        version: -1,
+    });
+    assert_eq!(code(&mut t, 12, &set_acl, &nobody), ErrorCode::NO_AUTH);
+    assert_eq!(code(&mut t, 13, &set_acl, &owner), ErrorCode::OK);
+    // A failed op inside a multi rolls the whole multi back.
+    let mut t2 = t.clone();
+    let mut locked2 = create_op("/l2", CreateMode::Persistent);
+    locked2.acl = vec![Acl::world_anyone(perms::READ)];
+    assert!(t2.apply(20, 20, &Op::Create(locked2)).code.is_ok());
+    let multi = Op::Multi(vec![
+        MultiOp::Create(create_op("/ok", CreateMode::Persistent)),
+        MultiOp::Create(create_op("/l2/no", CreateMode::Persistent)),
+    ]);
+    let a = t2.apply_as(21, 21, &multi, Some(&nobody));
+    assert_eq!(a.multi_failure(), Some((1, ErrorCode::NO_AUTH.0)));
+    assert!(t2.node("/ok").is_none());
 }

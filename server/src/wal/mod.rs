@@ -426,10 +426,11 @@ impl Wal {
                 )));
             }
             None if self.purged.is_some_and(|p| index <= p) => {
-                return Err(Error::Wal(format!(
-                    "append of record {index} at or below the purge point {:?}",
-                    self.purged
-                )));
+                // An empty log starts wherever its owner says: openraft may
+                // restart a log below its last purge point (its state machine
+                // was ahead). The purge point moves back first, so a reopen
+                // cannot hide the record behind it.
+                self.move_purge_point_back(index.checked_sub(1))?;
             }
             _ => {}
         }
@@ -539,6 +540,22 @@ impl Wal {
         }
         seg.offsets.truncate((from - seg.first) as usize);
         seg.len = cut;
+        Ok(())
+    }
+
+    fn move_purge_point_back(&mut self, to: Option<u64>) -> Result<()> {
+        match to {
+            Some(p) => meta::write(&self.dir, PURGE_FILE, &p.to_le_bytes(), self.opts.fsync)?,
+            None => match fs::remove_file(self.dir.join(PURGE_FILE)) {
+                Ok(()) => {
+                    self.dir_dirty = true;
+                    self.sync_dir_if_dirty()?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(format!("remove {PURGE_FILE}"), e)),
+            },
+        }
+        self.purged = to;
         Ok(())
     }
 
