@@ -70,7 +70,33 @@ fn live_capture_on_loopback_reports_the_workload() {
         .unwrap();
     assert!(st.success(), "starting Apache ZooKeeper failed");
     let _zk = Zk(dir.clone());
+    check_workload(port);
+}
 
+/// The same capture with zkserver, embedded in this test process, serving
+/// the workload.
+#[test]
+fn live_capture_of_zkserver_reports_the_workload() {
+    if std::env::var_os("ZKOPS_SKIP_LIVE").is_some() {
+        eprintln!("ZKOPS_SKIP_LIVE set: skipping the live capture test");
+        return;
+    }
+    let port = 23000 + (std::process::id() % 1000) as u16;
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n",
+        dir.path().display()
+    );
+    let (cfg, _) = zkserver::config::Config::parse(&text, None).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(zkserver::Server::builder(cfg).start()).unwrap();
+    check_workload(port);
+    rt.block_on(server.shutdown()).unwrap();
+}
+
+/// Sniffs `lo` while the kazoo workload runs against 127.0.0.1:`port`, and
+/// checks zktraffic reported exactly that workload.
+fn check_workload(port: u16) {
     let mut sniffer = Command::new(env!("CARGO_BIN_EXE_zktraffic"))
         .args([
             "-i",
