@@ -18,6 +18,3 @@ pub mod watch;
 
 pub use error::{Error, Result};
 pub use server::{Options, Server};
-
-/// What this tool will do, shown by `--help` until it is built.
-pub const STATUS: &str = "not built yet: tracked in issue #3";

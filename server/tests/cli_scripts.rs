@@ -10,7 +10,9 @@ use zkserver::config::Config;
 use zkserver::Server;
 
 fn run_script(name: &str, addr: &str) -> (Option<i32>, String) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop").join(name);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/interop")
+        .join(name);
     let out = Command::new(script).arg(addr).output().unwrap();
     let text = format!(
         "{}{}",
@@ -31,7 +33,10 @@ fn c_and_java_clients_work_unchanged() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(Server::builder(cfg).start()).unwrap();
     let addr = server.client_addr().to_string();
-    let results = [("cli_mt.sh", run_script("cli_mt.sh", &addr)), ("zkcli.sh", run_script("zkcli.sh", &addr))];
+    let results = [
+        ("cli_mt.sh", run_script("cli_mt.sh", &addr)),
+        ("zkcli.sh", run_script("zkcli.sh", &addr)),
+    ];
     rt.block_on(server.shutdown()).unwrap();
     for (name, (code, text)) in results {
         assert_eq!(code, Some(0), "{name}:\n{text}");

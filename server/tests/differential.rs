@@ -59,10 +59,7 @@ fn scenarios_match_apache_zookeeper() {
         .arg(repo().join("server/tests/interop/diff.py"))
         .args(["--other", &addr.to_string(), "--keep"])
         .arg(&keep)
-        .args([
-            "--allow",
-            "persistent_watch:checkWatches persistent (4)",
-        ])
+        .args(["--allow", "persistent_watch:checkWatches persistent (4)"])
         .output()
         .unwrap();
     let text = format!(
@@ -73,5 +70,8 @@ fn scenarios_match_apache_zookeeper() {
     rt.block_on(server.shutdown()).unwrap();
     assert_eq!(out.status.code(), Some(0), "{text}");
     // The run really compared something: every scenario was identical.
-    assert!(text.contains("26 scenario(s) identical, 0 differ"), "{text}");
+    assert!(
+        text.contains("26 scenario(s) identical, 0 differ"),
+        "{text}"
+    );
 }
