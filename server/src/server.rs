@@ -217,6 +217,7 @@ impl Server {
             min_session_timeout_ms: cfg.session_timeout_bounds().0,
             max_session_timeout_ms: cfg.session_timeout_bounds().1,
             max_outstanding: cfg.global_outstanding_limit.max(1) as usize,
+            enforce_quota: cfg.enforce_quota,
             ..Limits::default()
         };
         let (stop, stop_rx) = watch::channel(false);

@@ -44,6 +44,8 @@ pub struct Limits {
     pub max_queued_bytes: usize,
     /// How long a connection may stay without a session.
     pub handshake_timeout: Duration,
+    /// zoo.cfg enforceQuota: hard quota limits refuse writes.
+    pub enforce_quota: bool,
 }
 
 impl Default for Limits {
@@ -55,6 +57,7 @@ impl Default for Limits {
             max_outstanding: 1000,
             max_queued_bytes: 64 << 20,
             handshake_timeout: Duration::from_secs(10),
+            enforce_quota: false,
         }
     }
 }
@@ -514,6 +517,7 @@ impl Conn {
             caller: Some(Caller {
                 ids: self.auth.ids().to_vec(),
                 superuser: self.auth.is_super(self.sh.db.super_digest.as_deref()),
+                enforce_quota: self.sh.limits.enforce_quota,
             }),
         };
         self.queue.push_back(Slot::Write {

@@ -87,6 +87,14 @@ impl DataTree {
         .unwrap_or_else(Applied::err);
         if applied.code.is_ok() {
             applied.triggers = w.triggers;
+            let touched: Vec<String> = applied
+                .triggers
+                .iter()
+                .filter(|t| t.event != EventType::NODE_CHILDREN_CHANGED)
+                .map(|t| t.path.clone())
+                .chain(applied.deleted_ephemerals.iter().cloned())
+                .collect();
+            self.refresh_quota_stats(touched.iter().map(String::as_str));
         }
         applied
     }
@@ -151,6 +159,10 @@ fn is_system(p: &str) -> bool {
 impl Writer<'_> {
     fn node(&self, p: &str) -> Result<&Node> {
         self.tree.nodes.get(p).ok_or(ErrorCode::NO_NODE)
+    }
+
+    fn enforce_quota(&self) -> bool {
+        self.caller.is_some_and(|c| c.enforce_quota)
     }
 
     /// The caller may do `perm` on the node at `p` (which exists).
@@ -224,6 +236,9 @@ impl Writer<'_> {
         }
         if matches!(parent.kind(), NodeKind::Ephemeral(_)) {
             return Err(ErrorCode::NO_CHILDREN_FOR_EPHEMERALS);
+        }
+        if self.enforce_quota() && self.tree.exceeds_quota(&full, 1, op.data.len() as i64) {
+            return Err(ErrorCode::QUOTA_EXCEEDED);
         }
 
         let parent_path = parent_path.to_owned();
@@ -331,6 +346,12 @@ impl Writer<'_> {
         self.node(&op.path)?;
         self.allowed(&op.path, perms::WRITE)?;
         check_version(op.version, self.node(&op.path)?.version)?;
+        if self.enforce_quota() {
+            let grows = op.data.len() as i64 - self.node(&op.path)?.data.len() as i64;
+            if self.tree.exceeds_quota(&op.path, 0, grows) {
+                return Err(ErrorCode::QUOTA_EXCEEDED);
+            }
+        }
         self.save(&op.path);
         let node = self.tree.nodes.get_mut(&op.path).expect("checked");
         node.data.clone_from(&op.data);

@@ -10,6 +10,7 @@ mod apply;
 pub mod node;
 pub mod op;
 pub mod path;
+pub mod quota;
 mod snapshot;
 #[cfg(test)]
 mod tests;

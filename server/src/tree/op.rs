@@ -100,6 +100,10 @@ pub struct Caller {
     pub ids: Vec<super::node::Id>,
     /// Authenticated as the configured super user.
     pub superuser: bool,
+    /// Hard quota limits apply to this write (zoo.cfg `enforceQuota` on the
+    /// member that proposed it).
+    #[serde(default)]
+    pub enforce_quota: bool,
 }
 
 /// A watch trigger to deliver: `NodeCreated`/`NodeDataChanged`/`NodeDeleted`

@@ -743,11 +743,11 @@ fn acls_are_checked_at_apply_in_zookeepers_order() {
     let nobody = Caller::default();
     let owner = Caller {
         ids: vec![alice],
-        superuser: false,
+        ..Caller::default()
     };
     let root = Caller {
-        ids: vec![],
         superuser: true,
+        ..Caller::default()
     };
     let code = |t: &mut DataTree, z, op: &Op, c: &Caller| t.apply_as(z, z, op, Some(c)).code;
     // CREATE on the parent is what counts for a create.
@@ -807,4 +807,96 @@ fn acls_are_checked_at_apply_in_zookeepers_order() {
     let a = t2.apply_as(21, 21, &multi, Some(&nobody));
     assert_eq!(a.multi_failure(), Some((1, ErrorCode::NO_AUTH.0)));
     assert!(t2.node("/ok").is_none());
+}
+
+#[test]
+fn quota_stats_follow_the_subtree_and_hard_limits_refuse_writes() {
+    let mut t = DataTree::new();
+    let mk = |p: &str, data: &[u8]| {
+        Op::Create(CreateOp {
+            data: data.to_vec(),
+            ..create_op(p, CreateMode::Persistent)
+        })
+    };
+    // What ZooKeeper 3.8's zkCli `setquota -N 3 -B 10 /app` writes, byte for
+    // byte (its separators are odd, and parsed as ZooKeeper parses them).
+    let limits = b"count=-1,bytes=-1=;byteHardLimit=10;countHardLimit=3";
+    let r = run(
+        &mut t,
+        1,
+        &[
+            mk("/app", b"ab"),
+            mk("/zookeeper/quota/app", b""),
+            mk("/zookeeper/quota/app/zookeeper_limits", limits),
+            mk("/zookeeper/quota/app/zookeeper_stats", b"count=0,bytes=0"),
+        ],
+    );
+    assert!(r.iter().all(|a| a.code.is_ok()));
+    let stats = |t: &DataTree| {
+        String::from_utf8(
+            t.node("/zookeeper/quota/app/zookeeper_stats")
+                .unwrap()
+                .data
+                .clone(),
+        )
+        .unwrap()
+    };
+    // Creating the stats node computed the usage already there.
+    assert_eq!(stats(&t), "count=1,bytes=2");
+    let enforcing = Caller {
+        enforce_quota: true,
+        ..Caller::default()
+    };
+    let mut z = 10;
+    let mut apply = |t: &mut DataTree, op: Op, c: Option<&Caller>| {
+        z += 1;
+        t.apply_as(z, z, &op, c).code
+    };
+    assert_eq!(
+        apply(&mut t, mk("/app/a", b"1234"), Some(&enforcing)),
+        ErrorCode::OK
+    );
+    assert_eq!(stats(&t), "count=2,bytes=6");
+    // Bytes: 6 + 5 > 10.
+    assert_eq!(
+        apply(&mut t, mk("/app/b", b"12345"), Some(&enforcing)),
+        ErrorCode::QUOTA_EXCEEDED
+    );
+    assert_eq!(
+        apply(&mut t, mk("/app/b", b"1"), Some(&enforcing)),
+        ErrorCode::OK
+    );
+    // Count: 3 nodes already.
+    assert_eq!(
+        apply(&mut t, mk("/app/c", b""), Some(&enforcing)),
+        ErrorCode::QUOTA_EXCEEDED
+    );
+    // Growing data is checked, shrinking is not.
+    assert_eq!(
+        apply(
+            &mut t,
+            set_data("/app/a", b"12345678", -1),
+            Some(&enforcing)
+        ),
+        ErrorCode::QUOTA_EXCEEDED
+    );
+    assert_eq!(
+        apply(&mut t, set_data("/app/a", b"1", -1), Some(&enforcing)),
+        ErrorCode::OK
+    );
+    assert_eq!(stats(&t), "count=3,bytes=4");
+    // Without enforcement the limit is only reported.
+    assert_eq!(
+        apply(&mut t, mk("/app/c", b"123456789"), None),
+        ErrorCode::OK
+    );
+    assert_eq!(stats(&t), "count=4,bytes=13");
+    assert_eq!(apply(&mut t, delete("/app/c", -1), None), ErrorCode::OK);
+    assert_eq!(stats(&t), "count=3,bytes=4");
+    // A path outside the quota, and one sharing a name prefix, are free.
+    assert_eq!(
+        apply(&mut t, mk("/apple", b"0123456789abc"), Some(&enforcing)),
+        ErrorCode::OK
+    );
+    assert_eq!(stats(&t), "count=3,bytes=4");
 }
