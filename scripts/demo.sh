@@ -67,6 +67,27 @@ wait "$SNIFFER" || true
 SNIFFER=""
 
 echo
-echo "==> also built: zkserver and zklogview (their issues come next)"
-"$REPO/target/release/zkserver" --help | head -3
+ZKS_ADDR=127.0.0.14:$PORT
+echo "==> zkserver (one-member Raft group) on $ZKS_ADDR, probed by zksmoketest"
+cat >"$DIR/zks.cfg" <<CFG
+tickTime=2000
+dataDir=$DIR/zks
+clientPort=$PORT
+clientPortAddress=127.0.0.14
+4lw.commands.whitelist=*
+CFG
+"$REPO/target/release/zkserver" "$DIR/zks.cfg" >"$DIR/zks.out" 2>&1 &
+ZKS=$!
+for _ in $(seq 50); do
+    echo ruok | nc -q1 127.0.0.14 "$PORT" 2>/dev/null | grep -q imok && break
+    sleep 0.1
+done
+"$REPO/target/release/zksmoketest" --servers "$ZKS_ADDR" --quiet || echo "(zksmoketest exit $?)"
+echo
+echo "==> zkserver's own account of that run: event kinds in $DIR/zks/events/events.log"
+kill -TERM "$ZKS" && wait "$ZKS" || true
+grep -o '"kind":"[a-z._]*"' "$DIR/zks/events/events.log" | sort | uniq -c | sort -rn | head -12
+
+echo
+echo "==> also built: zklogview (its issue comes next)"
 "$REPO/target/release/zklogview" --help | head -3

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use openraft::{BasicNode, SnapshotPolicy};
 use serde_json::json;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use zkproto::event::Level;
@@ -111,8 +111,7 @@ impl Server {
     async fn start(cfg: Config, opts: Options) -> Result<Server> {
         let node = cfg.my_id.unwrap_or(1);
         // Bind first: a port in use should fail before anything is touched.
-        let listener = TcpListener::bind(cfg.client_listen_addr())
-            .await
+        let listener = bind_clients(cfg.client_listen_addr(), cfg.client_port_listen_backlog)
             .map_err(|e| Error::io(format!("binding {}", cfg.client_listen_addr()), e))?;
         let addr = listener
             .local_addr()
@@ -285,6 +284,25 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// The client listener with `clientPortListenBacklog` pending connections
+/// (-1: as many as the OS allows, net.core.somaxconn; tokio's own bind
+/// would cap a connection burst at 128).
+fn bind_clients(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
+    let sock = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    // The kernel caps the value at somaxconn.
+    let backlog = u32::try_from(backlog)
+        .ok()
+        .filter(|b| *b > 0)
+        .unwrap_or(i32::MAX as u32);
+    sock.listen(backlog)
 }
 
 async fn accept_loop(

@@ -224,6 +224,14 @@ impl Conn {
                 r = self.stream.readable(), if can_read => {
                     r?;
                     match self.stream.try_read_buf(&mut self.inbuf) {
+                        // Bytes of an unfinished frame say the client (or
+                        // the network) broke off mid-request.
+                        Ok(0) if !self.inbuf.is_empty() => {
+                            return Ok(format!(
+                                "client closed the connection mid-frame ({} bytes unread)",
+                                self.inbuf.len()
+                            ))
+                        }
                         Ok(0) => return Ok("client closed the connection".into()),
                         Ok(_) => self.on_input()?,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -405,64 +413,43 @@ impl Conn {
             .stats
             .outstanding
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match &rf.request {
-            Request::Auth(a) => {
-                let zxid = self.applied_zxid();
-                match self.auth.add_auth(a.scheme, a.auth.unwrap_or_default()) {
-                    Ok(()) => {
-                        self.sh
-                            .db
-                            .lock()
-                            .conns
-                            .entry(self.id)
-                            .and_modify(|c| c.auth = self.auth.clone());
-                        self.queue.push_back(Slot::Ready(reply::error(
-                            xid::AUTH,
-                            zxid,
-                            ErrorCode::OK,
-                        )));
-                    }
-                    Err(_) => {
-                        self.queue.push_back(Slot::Ready(reply::error(
-                            xid::AUTH,
-                            zxid,
-                            ErrorCode::AUTH_FAILED,
-                        )));
-                        self.event_request(&rf.request, xid_, ErrorCode::AUTH_FAILED, started);
-                        self.close("authentication failed");
-                    }
+        let req = &rf.request;
+        match req {
+            Request::Auth(a) => match self.auth.add_auth(a.scheme, a.auth.unwrap_or_default()) {
+                Ok(()) => {
+                    self.sh
+                        .db
+                        .lock()
+                        .conns
+                        .entry(self.id)
+                        .and_modify(|c| c.auth = self.auth.clone());
+                    self.answer_here(req, xid::AUTH, ErrorCode::OK, None, started);
                 }
-            }
+                Err(_) => {
+                    self.answer_here(req, xid::AUTH, ErrorCode::AUTH_FAILED, None, started);
+                    self.close("authentication failed");
+                }
+            },
             r if reads::is_read(r) => {
                 self.queue.push_back(Slot::Read { frame, started });
             }
             Request::Reconfig(_) => {
-                let zxid = self.applied_zxid();
-                self.queue.push_back(Slot::Ready(reply::error(
-                    xid_,
-                    zxid,
-                    ErrorCode::RECONFIG_DISABLED,
-                )));
+                self.answer_here(req, xid_, ErrorCode::RECONFIG_DISABLED, None, started)
             }
             Request::Sasl(_) => {
-                let zxid = self.applied_zxid();
-                self.queue.push_back(Slot::Ready(reply::error(
-                    xid_,
-                    zxid,
-                    ErrorCode::UNIMPLEMENTED,
-                )));
+                self.answer_here(req, xid_, ErrorCode::UNIMPLEMENTED, None, started)
             }
             Request::Unknown { opcode, .. } => {
-                let zxid = self.applied_zxid();
-                self.queue.push_back(Slot::Ready(reply::error(
-                    xid_,
-                    zxid,
-                    ErrorCode::UNIMPLEMENTED,
-                )));
                 let op = *opcode;
+                self.answer_here(req, xid_, ErrorCode::UNIMPLEMENTED, None, started);
                 self.close(format!("unknown opcode {op}"));
             }
             Request::CreateSession(_) | Request::DeleteContainer { .. } => {
+                self.sh
+                    .db
+                    .stats
+                    .outstanding
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 self.bad_input("a server-internal opcode from a client");
             }
             r => {
@@ -471,23 +458,37 @@ impl Conn {
                     Planned::Op { op, multi_ops } => {
                         self.propose(op, xid_, opcode, multi_ops, started);
                     }
-                    Planned::Rejected(code) => {
-                        let zxid = self.applied_zxid();
-                        self.queue
-                            .push_back(Slot::Ready(reply::error(xid_, zxid, code)));
-                    }
+                    Planned::Rejected(code) => self.answer_here(req, xid_, code, None, started),
                     Planned::RejectedMulti(m) => {
-                        let zxid = self.applied_zxid();
-                        self.queue.push_back(Slot::Ready(reply::frame(
-                            xid_,
-                            zxid,
-                            ErrorCode::OK,
-                            &Response::Multi(m),
-                        )));
+                        let code = m
+                            .failure()
+                            .map(|(_, c)| ErrorCode(c))
+                            .unwrap_or(ErrorCode::OK);
+                        self.answer_here(req, xid_, code, Some(Response::Multi(m)), started);
                     }
                 }
             }
         }
+    }
+
+    /// A request answered without the log or the tree: queued in order,
+    /// counted, and logged as a `request` event.
+    fn answer_here(
+        &mut self,
+        req: &Request<'_>,
+        xid_: i32,
+        code: ErrorCode,
+        body: Option<Response<'_>>,
+        started: Instant,
+    ) {
+        let zxid = self.applied_zxid();
+        let bytes = match &body {
+            Some(b) => reply::frame(xid_, zxid, ErrorCode::OK, b),
+            None => reply::error(xid_, zxid, code),
+        };
+        self.queue.push_back(Slot::Ready(bytes));
+        self.record(started, req.opcode(), xid_, zxid);
+        self.event_request(req, xid_, code, started);
     }
 
     fn applied_zxid(&self) -> i64 {

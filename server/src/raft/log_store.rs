@@ -126,6 +126,20 @@ impl LogStore {
                 cache.entries.insert(index, e);
             }
         }
+        // A torn tail can take entries the saved committed mark covers;
+        // Raft would then try to apply entries that no longer exist and
+        // refuse to start. Only what is still here (or was purged into a
+        // snapshot) can count as committed.
+        let present = cache
+            .entries
+            .last_key_value()
+            .map(|(_, e)| e.log_id)
+            .or(last_purged);
+        let committed = match (committed, present) {
+            (Some(c), Some(p)) if c.index > p.index => Some(p),
+            (Some(_), None) => None,
+            (c, _) => c,
+        };
         let (tx, rx) = std_mpsc::channel();
         std::thread::Builder::new()
             .name("zk-wal".into())
