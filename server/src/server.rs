@@ -375,35 +375,16 @@ fn is_leader(sh: &Shared) -> bool {
     sh.raft.metrics().borrow().current_leader == Some(sh.db.node)
 }
 
-/// The leader closes sessions nobody has heard from within their timeout.
-async fn expiry_loop(sh: Arc<Shared>, every: Duration, mut stop: watch::Receiver<bool>) {
-    let mut t = tokio::time::interval(every);
-    loop {
-        tokio::select! {
-            _ = t.tick() => {}
-            _ = stop.changed() => return,
-        }
-        if !is_leader(&sh) {
-            continue;
-        }
-        let expired = sh.db.lock().sessions.take_expired(Instant::now());
-        for session in expired {
-            let txn = Txn {
-                op: Op::CloseSession { session },
-                time_ms: conn::now_ms(),
-                cause: Cause::SessionExpired,
-                origin: None,
-                caller: None,
-            };
-            if sh.raft.client_write_ff(txn).await.is_err() {
-                sh.db.lock().sessions.unmark(session);
-            }
-        }
-    }
-}
-
-/// The leader deletes empty containers and expired TTL nodes.
-async fn cleaner_loop(sh: Arc<Shared>, every: Duration, mut stop: watch::Receiver<bool>) {
+/// Every `every`, while this member leads, proposes the system writes that
+/// `due` finds (with the time it looked); stops with the server.
+async fn leader_duty(
+    sh: Arc<Shared>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+    cause: Cause,
+    mut due: impl FnMut(&Shared, i64) -> Vec<Op> + Send,
+    mut failed: impl FnMut(&Shared, &Op) + Send,
+) {
     let mut t = tokio::time::interval(every);
     loop {
         tokio::select! {
@@ -414,24 +395,51 @@ async fn cleaner_loop(sh: Arc<Shared>, every: Duration, mut stop: watch::Receive
             continue;
         }
         let now = conn::now_ms();
-        let paths: Vec<String> = sh
-            .db
-            .lock()
-            .rep
-            .tree
-            .cleanup_candidates(now)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        for path in paths {
+        for op in due(&sh, now) {
             let txn = Txn {
-                op: Op::DeleteContainer { path },
+                op: op.clone(),
                 time_ms: now,
-                cause: Cause::Cleaner,
+                cause,
                 origin: None,
                 caller: None,
             };
-            let _ = sh.raft.client_write_ff(txn).await;
+            if sh.raft.client_write_ff(txn).await.is_err() {
+                failed(&sh, &op);
+            }
         }
     }
+}
+
+/// The leader closes sessions nobody has heard from within their timeout.
+async fn expiry_loop(sh: Arc<Shared>, every: Duration, stop: watch::Receiver<bool>) {
+    let due = |sh: &Shared, _now| {
+        let expired = sh.db.lock().sessions.take_expired(Instant::now());
+        expired
+            .into_iter()
+            .map(|session| Op::CloseSession { session })
+            .collect()
+    };
+    // Not proposed: try again on a later tick (or under the next leader).
+    let failed = |sh: &Shared, op: &Op| {
+        if let Op::CloseSession { session } = op {
+            sh.db.lock().sessions.unmark(*session);
+        }
+    };
+    leader_duty(sh, every, stop, Cause::SessionExpired, due, failed).await
+}
+
+/// The leader deletes empty containers and expired TTL nodes.
+async fn cleaner_loop(sh: Arc<Shared>, every: Duration, stop: watch::Receiver<bool>) {
+    let due = |sh: &Shared, now: i64| {
+        let st = sh.db.lock();
+        st.rep
+            .tree
+            .cleanup_candidates(now)
+            .into_iter()
+            .map(|p| Op::DeleteContainer {
+                path: p.to_string(),
+            })
+            .collect()
+    };
+    leader_duty(sh, every, stop, Cause::Cleaner, due, |_, _| {}).await
 }

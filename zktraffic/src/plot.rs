@@ -412,19 +412,10 @@ fn draw_err<E: std::fmt::Display>(e: E) -> crate::Error {
     crate::Error::Io(std::io::Error::other(format!("drawing chart: {e}")))
 }
 
-/// `YYYY-MM-DD HH:MM:SS UTC` without a date library (civil-from-days, H. Hinnant).
+/// `YYYY-MM-DD HH:MM:SS UTC` without a date library.
 fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = zkproto::event::civil_from_days((secs / 86_400) as i64);
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
         rem / 3600,

@@ -11,7 +11,6 @@ use zkproto::{ConnectRequest, ErrorCode, OpCode, Record};
 
 use super::{reply, Conn, Session};
 use crate::db::ConnMsg;
-use crate::raft::{Cause, Origin, Txn};
 use crate::session::new_password;
 use crate::tree::Op;
 
@@ -70,23 +69,12 @@ impl Conn {
         let passwd = new_password();
         // cxid 0 marks the createSession; a client's own xids start at 1.
         let cxid = 0;
-        let txn = Txn {
-            op: Op::CreateSession {
-                session,
-                timeout_ms,
-                passwd: passwd.clone(),
-            },
-            time_ms: super::now_ms(),
-            cause: Cause::Client,
-            origin: Some(Origin {
-                node: self.sh.db.node,
-                conn: self.id,
-                session,
-                cxid,
-                opcode: OpCode::CreateSession.code(),
-            }),
-            caller: None,
+        let op = Op::CreateSession {
+            session,
+            timeout_ms,
+            passwd: passwd.clone(),
         };
+        self.submit(op, session, cxid, OpCode::CreateSession, None);
         self.connecting = Some(Pending {
             cxid,
             session,
@@ -94,7 +82,6 @@ impl Conn {
             passwd,
             started: Instant::now(),
         });
-        self.to_submit.push((txn, cxid));
     }
 
     /// The createSession was applied here.

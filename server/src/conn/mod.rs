@@ -504,6 +504,30 @@ impl Conn {
         started: Instant,
     ) {
         let session = self.session.map(|s| s.id).unwrap_or(0);
+        let caller = Caller {
+            ids: self.auth.ids().to_vec(),
+            superuser: self.auth.is_super(self.sh.db.super_digest.as_deref()),
+            enforce_quota: self.sh.limits.enforce_quota,
+        };
+        self.queue.push_back(Slot::Write {
+            cxid,
+            opcode,
+            multi_ops,
+            started,
+        });
+        self.submit(op, session, cxid, opcode, Some(caller));
+    }
+
+    /// Queues a client's write for Raft, tagged so that this member routes
+    /// the reply back here when it applies the entry.
+    fn submit(
+        &mut self,
+        op: crate::tree::Op,
+        session: i64,
+        cxid: i32,
+        opcode: OpCode,
+        caller: Option<Caller>,
+    ) {
         let txn = Txn {
             op,
             time_ms: now_ms(),
@@ -515,18 +539,8 @@ impl Conn {
                 cxid,
                 opcode: opcode.code(),
             }),
-            caller: Some(Caller {
-                ids: self.auth.ids().to_vec(),
-                superuser: self.auth.is_super(self.sh.db.super_digest.as_deref()),
-                enforce_quota: self.sh.limits.enforce_quota,
-            }),
+            caller,
         };
-        self.queue.push_back(Slot::Write {
-            cxid,
-            opcode,
-            multi_ops,
-            started,
-        });
         self.to_submit.push((txn, cxid));
     }
 

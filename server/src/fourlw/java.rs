@@ -99,7 +99,7 @@ pub fn date_utc(epoch_ms: i64) -> String {
     let secs = epoch_ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = zkproto::event::civil_from_days(days);
     let weekday = WEEKDAYS[days.rem_euclid(7) as usize];
     let mut out = String::new();
     let _ = write!(
@@ -111,21 +111,6 @@ pub fn date_utc(epoch_ms: i64) -> String {
         sod % 60
     );
     out
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day);
-/// Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

@@ -301,8 +301,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, StorageError> {
-        let cache = self.cache.read().expect("log cache lock");
-        Ok(range_of(&cache, range))
+        self.get_log_reader().await.try_get_log_entries(range).await
     }
 }
 
