@@ -137,7 +137,7 @@ impl FourLetterWhitelist {
 
     /// Parses the comma-separated form; names zkserver does not know are
     /// returned so the caller can warn (ZooKeeper keeps them, to no effect).
-    fn parse(value: &str) -> (FourLetterWhitelist, Vec<String>) {
+    pub fn parse(value: &str) -> (FourLetterWhitelist, Vec<String>) {
         let mut words = BTreeSet::from([FourLetterWord::Srvr]);
         let mut unknown = Vec::new();
         for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -393,51 +393,58 @@ impl Config {
         requested_ms.clamp(min, max)
     }
 
-    /// The `conf` four-letter word's answer: ZooKeeper 3.8's
-    /// `ZooKeeperServer.dumpConf` keys in its order, plus the quorum keys and
-    /// membership of `QuorumZooKeeperServer.dumpConf` for an ensemble member.
-    /// Directory sizes are measured now, as ZooKeeper does.
-    pub fn to_zoo_cfg(&self) -> String {
-        let snap_dir = absolute(&self.data_dir).join("version-2");
-        let log_dir = absolute(self.effective_data_log_dir()).join("version-2");
+    /// Where snapshots live: `<dataDir>/snapshots`.
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.data_dir.join("snapshots")
+    }
+
+    /// Where the Raft log lives: `<dataLogDir or dataDir>/raft`.
+    pub fn log_dir(&self) -> PathBuf {
+        self.effective_data_log_dir().join("raft")
+    }
+
+    /// Bytes under the snapshot and log directories, measured now (as
+    /// ZooKeeper measures for `conf`, `dirs` and `mntr`).
+    pub fn dir_sizes(&self) -> (u64, u64) {
+        (dir_size(&self.snapshot_dir()), dir_size(&self.log_dir()))
+    }
+
+    /// What the `conf` four-letter word shows, with ZooKeeper 3.8's keys:
+    /// `ZooKeeperServer.dumpConf`, plus the quorum keys and membership of
+    /// `QuorumZooKeeperServer.dumpConf` for an ensemble member. The
+    /// directories are zkserver's real ones (where ZooKeeper shows its
+    /// `version-2` folders).
+    pub fn conf_view(&self) -> crate::fourlw::ConfView {
         let distributed = self.is_distributed();
-        let server_id = if distributed {
-            self.my_id.unwrap_or(0)
-        } else {
-            0
-        };
-        let mut out = String::new();
-        let mut line = |k: &str, v: &dyn fmt::Display| out.push_str(&format!("{k}={v}\n"));
-        line("clientPort", &self.client_port);
-        // zkserver serves no TLS port; ZooKeeper prints -1 for "none".
-        line("secureClientPort", &-1);
-        line("dataDir", &snap_dir.display());
-        line("dataDirSize", &dir_size(&snap_dir));
-        line("dataLogDir", &log_dir.display());
-        line("dataLogSize", &dir_size(&log_dir));
-        line("tickTime", &self.tick_time_ms);
-        line("maxClientCnxns", &self.max_client_cnxns);
-        line("minSessionTimeout", &self.min_session_timeout_ms);
-        line("maxSessionTimeout", &self.max_session_timeout_ms);
-        line("clientPortListenBacklog", &self.client_port_listen_backlog);
-        line("serverId", &server_id);
-        if !distributed {
-            return out;
-        }
-        line("initLimit", &self.init_limit);
-        line("syncLimit", &self.sync_limit);
-        line("electionAlg", &ELECTION_ALG);
         let me = self.me();
-        line("electionPort", &me.map_or(0, |s| s.election_port));
-        line("quorumPort", &me.map_or(0, |s| s.quorum_port));
-        line("peerType", &self.peer_type.ordinal());
-        out.push_str("membership: \n");
-        for s in &self.servers {
-            out.push_str(&format!("server.{}={s}\n", s.id));
+        let quorum = distributed.then(|| crate::fourlw::QuorumConf {
+            init_limit: self.init_limit,
+            sync_limit: self.sync_limit,
+            election_alg: ELECTION_ALG,
+            election_port: me.map_or(0, |s| s.election_port),
+            quorum_port: me.map_or(0, |s| s.quorum_port),
+            peer_type: u32::from(self.peer_type.ordinal()),
+            members: self.servers.iter().map(|s| (s.id, s.to_string())).collect(),
+            config_version: self.config_version as i64,
+        });
+        crate::fourlw::ConfView {
+            client_port: self.client_port,
+            // zkserver serves no TLS port; ZooKeeper prints -1 for "none".
+            secure_client_port: -1,
+            data_dir: absolute(&self.snapshot_dir()).display().to_string(),
+            data_log_dir: absolute(&self.log_dir()).display().to_string(),
+            tick_time: self.tick_time_ms,
+            max_client_cnxns: self.max_client_cnxns,
+            min_session_timeout: self.min_session_timeout_ms,
+            max_session_timeout: self.max_session_timeout_ms,
+            client_port_listen_backlog: self.client_port_listen_backlog,
+            server_id: if distributed {
+                self.my_id.unwrap_or(0) as i64
+            } else {
+                0
+            },
+            quorum,
         }
-        // ZooKeeper prints the membership without a final newline.
-        out.push_str(&format!("version={:x}", self.config_version));
-        out
     }
 
     /// Takes `server.N` and `version` lines from a dynamic config file.
@@ -1290,6 +1297,19 @@ mod tests {
     }
 
     /// The keys of the `key=value` lines of a rendering, in order.
+    /// The `conf` answer for `c`, through the four-letter-word renderer.
+    fn render(c: &Config) -> String {
+        let (data_dir_size, log_dir_size) = c.dir_sizes();
+        let view = crate::fourlw::ServerView {
+            conf: c.conf_view(),
+            data_dir_size,
+            log_dir_size,
+            serving: true,
+            ..Default::default()
+        };
+        crate::fourlw::answer(zkproto::FourLetterWord::Conf, &view).unwrap()
+    }
+
     fn keys(rendered: &str) -> Vec<&str> {
         rendered
             .lines()
@@ -1401,7 +1421,7 @@ server.9=zk9.example:2890:3890:observer;0.0.0.0:2189
         assert_eq!(c.client_listen_addr(), "127.0.0.1:2182".parse().unwrap());
         assert_eq!(c.me().map(|s| s.quorum_port), Some(2888));
 
-        let rendered = c.to_zoo_cfg();
+        let rendered = render(&c);
         assert_eq!(
             keys(&rendered),
             [
@@ -1428,7 +1448,7 @@ server.9=zk9.example:2890:3890:observer;0.0.0.0:2189
         );
         assert!(rendered.contains("\nserverId=2\n"));
         assert!(rendered.starts_with("clientPort=2182\n"));
-        assert!(rendered.contains("\ndataLogDir=/var/log/zk/version-2\n"));
+        assert!(rendered.contains("\ndataLogDir=/var/log/zk/raft\n"));
         assert!(rendered.contains("\npeerType=0\nmembership: \n"));
         assert!(rendered.ends_with(
             "server.1=zk1.example:2888:3888:participant\n\
@@ -1443,7 +1463,7 @@ server.9=zk9.example:2890:3890:observer;0.0.0.0:2189
         let warnings = o.set_my_id(9).unwrap();
         assert_eq!(o.peer_type, Role::Observer);
         assert_eq!(warnings[0].kind, WarningKind::Adjusted);
-        assert!(o.to_zoo_cfg().contains("\npeerType=1\n"));
+        assert!(render(&o).contains("\npeerType=1\n"));
 
         // An id that is not listed cannot join.
         let (mut c, _) = parse_ok(ENSEMBLE);
@@ -1504,7 +1524,7 @@ server.9=zk9.example:2890:3890:observer;0.0.0.0:2189
         std::fs::remove_file(&myid).unwrap();
         let (c, _) = Config::load(&cfg).unwrap();
         assert_eq!(c.my_id, None);
-        assert!(c.to_zoo_cfg().ends_with("\nserverId=0\n"));
+        assert!(render(&c).ends_with("\nserverId=0\n"));
     }
 
     #[test]
@@ -1531,7 +1551,7 @@ server.9=zk9.example:2890:3890:observer;0.0.0.0:2189
         assert_eq!(c.servers.len(), 3);
         assert_eq!(c.config_version, 0x1_0000_0000);
         assert!(c.reconfig_enabled);
-        assert!(c.to_zoo_cfg().ends_with("\nversion=100000000"));
+        assert!(render(&c).ends_with("\nversion=100000000"));
 
         let e = parse_err(&format!("{ENSEMBLE}dynamicConfigFile=/x\n"));
         assert!(e.contains("must be in the dynamic config file"), "{e}");
@@ -1848,7 +1868,7 @@ server.9=zk9.example:2890:3890:observer;0.0.0.0:2189
     #[test]
     fn conf_rendering_measures_directories() {
         let dir = tempfile::tempdir().unwrap();
-        let snaps = dir.path().join("version-2");
+        let snaps = dir.path().join("snapshots");
         std::fs::create_dir_all(snaps.join("sub")).unwrap();
         std::fs::write(snaps.join("snapshot.1"), [0u8; 1000]).unwrap();
         std::fs::write(snaps.join("sub").join("f"), [0u8; 24]).unwrap();
@@ -1859,13 +1879,13 @@ server.9=zk9.example:2890:3890:observer;0.0.0.0:2189
             logs.path().display()
         );
         let (c, _) = parse_ok(&text);
-        let rendered = c.to_zoo_cfg();
+        let rendered = render(&c);
         let expected = format!(
             "clientPort=2999\nsecureClientPort=-1\ndataDir={}\ndataDirSize=1024\n\
              dataLogDir={}\ndataLogSize=0\ntickTime=3000\nmaxClientCnxns=9\n\
              minSessionTimeout=6000\nmaxSessionTimeout=60000\nclientPortListenBacklog=50\nserverId=0\n",
             snaps.display(),
-            logs.path().join("version-2").display()
+            logs.path().join("raft").display()
         );
         assert_eq!(rendered, expected);
     }

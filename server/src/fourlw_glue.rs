@@ -2,7 +2,6 @@
 //! and applies their side effects (`srst`, `crst`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,8 +12,7 @@ use crate::config::Config;
 use crate::conn::FourLetterFn;
 use crate::db::Db;
 use crate::fourlw::{
-    self, ConfView, ConnView, ExpiryBucket, Latency, Mode, QuorumConf, ServerView, SessionConnView,
-    SessionsView,
+    self, ConnView, ExpiryBucket, Latency, Mode, ServerView, SessionConnView, SessionsView,
 };
 use crate::raft::Raft;
 
@@ -24,34 +22,26 @@ pub const ZK_COMPAT_VERSION: &str = "3.9.2";
 
 pub fn handler(db: Arc<Db>, raft: Raft, cfg: Arc<Config>, started: Instant) -> Box<FourLetterFn> {
     Box::new(move |word: FourLetterWord| {
-        if !cfg.four_lw_whitelist.allows(word) {
-            return Some(fourlw::not_whitelisted(word));
-        }
-        match word {
-            FourLetterWord::Srst => db.stats.reset(),
-            FourLetterWord::Crst => {
-                for c in db.lock().conns.values() {
-                    c.stats.reset();
+        let allowed = cfg.four_lw_whitelist.allows(word);
+        if allowed {
+            match word {
+                FourLetterWord::Srst => db.stats.reset(),
+                FourLetterWord::Crst => {
+                    for c in db.lock().conns.values() {
+                        c.stats.reset();
+                    }
                 }
+                _ => {}
             }
-            _ => {}
         }
-        let view = view(&db, &raft, &cfg, started, word);
-        fourlw::answer(word, &view)
+        // A refused word costs nothing: its answer needs no view.
+        let view = if allowed {
+            view(&db, &raft, &cfg, started, word)
+        } else {
+            ServerView::default()
+        };
+        fourlw::respond(word, &cfg.four_lw_whitelist, &view)
     })
-}
-
-fn dir_size(p: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(p) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 fn mode(raft: &Raft, cfg: &Config, node: u64) -> Mode {
@@ -124,48 +114,6 @@ fn env() -> Vec<(String, String)> {
     ]
 }
 
-fn conf_view(cfg: &Config, node: u64) -> ConfView {
-    let quorum = (cfg.servers.len() > 1).then(|| QuorumConf {
-        init_limit: cfg.init_limit,
-        sync_limit: cfg.sync_limit,
-        election_alg: 3,
-        election_port: cfg.me().map(|s| s.election_port).unwrap_or(0),
-        quorum_port: cfg.me().map(|s| s.quorum_port).unwrap_or(0),
-        peer_type: cfg.peer_type.ordinal() as u32,
-        members: cfg
-            .servers
-            .iter()
-            .map(|s| {
-                (
-                    s.id,
-                    s.to_string()
-                        .split_once('=')
-                        .map(|x| x.1.to_string())
-                        .unwrap_or_default(),
-                )
-            })
-            .collect(),
-        config_version: cfg.config_version as i64,
-    });
-    ConfView {
-        client_port: cfg.client_port,
-        secure_client_port: -1,
-        data_dir: cfg.data_dir.join("version-2").display().to_string(),
-        data_log_dir: cfg
-            .effective_data_log_dir()
-            .join("version-2")
-            .display()
-            .to_string(),
-        tick_time: cfg.tick_time_ms,
-        max_client_cnxns: cfg.max_client_cnxns,
-        min_session_timeout: cfg.session_timeout_bounds().0,
-        max_session_timeout: cfg.session_timeout_bounds().1,
-        client_port_listen_backlog: cfg.client_port_listen_backlog,
-        server_id: node as i64,
-        quorum,
-    }
-}
-
 fn view(db: &Db, raft: &Raft, cfg: &Config, started: Instant, word: FourLetterWord) -> ServerView {
     let node = db.node;
     let lat = db.stats.latency();
@@ -189,7 +137,7 @@ fn view(db: &Db, raft: &Raft, cfg: &Config, started: Instant, word: FourLetterWo
         open_file_descriptors: open_fds(),
         max_file_descriptors: max_fds(),
         uptime_ms: started.elapsed().as_millis() as u64,
-        conf: conf_view(cfg, node),
+        conf: cfg.conf_view(),
         quorum_size: cfg.servers.len().max(1) as u64,
         ..ServerView::default()
     };
@@ -197,8 +145,7 @@ fn view(db: &Db, raft: &Raft, cfg: &Config, started: Instant, word: FourLetterWo
         word,
         FourLetterWord::Conf | FourLetterWord::Dirs | FourLetterWord::Mntr
     ) {
-        v.data_dir_size = dir_size(&cfg.data_dir.join("snapshots"));
-        v.log_dir_size = dir_size(&cfg.effective_data_log_dir().join("raft"));
+        (v.data_dir_size, v.log_dir_size) = cfg.dir_sizes();
     }
     if word == FourLetterWord::Envi {
         v.env = env();

@@ -118,8 +118,8 @@ impl Server {
             .map_err(|e| Error::io("reading the bound address", e))?;
 
         let data = dir(cfg.data_dir.clone())?;
-        let log_dir = dir(cfg.effective_data_log_dir().join("raft"))?;
-        let snap_dir = dir(data.join("snapshots"))?;
+        let log_dir = dir(cfg.log_dir())?;
+        let snap_dir = dir(cfg.snapshot_dir())?;
         let mut eo = EventLogOptions::new(data.join("events"), node.to_string());
         eo.stdout = opts.events_stdout;
         eo.min_level = opts.events_level;

@@ -10,6 +10,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 
 use zkproto::{FourLetterWord as W, OpCode};
+use zkserver::config::FourLetterWhitelist;
 use zkserver::fourlw::{self, *};
 
 const SID: i64 = 0x0100_0084_8298_0000;
@@ -532,22 +533,21 @@ fn mntr_fields() {
 #[test]
 fn whitelist_follows_zookeeper() {
     let v = standalone();
-    let default = fourlw::respond(W::Stat, DEFAULT_WHITELIST, &v);
+    let default = FourLetterWhitelist::default();
     assert_eq!(
-        default.as_deref(),
+        fourlw::respond(W::Stat, &default, &v).as_deref(),
         Some(fixture("not-whitelisted-stat.txt").as_str())
     );
-    assert!(fourlw::respond(W::Srvr, DEFAULT_WHITELIST, &v)
-        .is_some_and(|t| t.contains("Mode: standalone")));
-    let none: &[String] = &[];
-    assert!(whitelist_allows(none, W::Srvr));
-    assert!(!whitelist_allows(none, W::Ruok));
-    let star = parse_whitelist(" * ");
-    assert!(W::ALL.iter().all(|w| whitelist_allows(&star, *w)));
-    let some = parse_whitelist("ruok, mntr,,conf");
-    assert_eq!(some, ["ruok", "mntr", "conf"]);
-    assert!(whitelist_allows(&some, W::Mntr));
-    assert!(!whitelist_allows(&some, W::Dump));
+    assert!(fourlw::respond(W::Srvr, &default, &v).is_some_and(|t| t.contains("Mode: standalone")));
+    let (none, _) = FourLetterWhitelist::parse("");
+    assert!(none.allows(W::Srvr));
+    assert!(!none.allows(W::Ruok));
+    let (star, _) = FourLetterWhitelist::parse(" * ");
+    assert!(W::ALL.iter().all(|w| star.allows(*w)));
+    let (some, unknown) = FourLetterWhitelist::parse("ruok, mntr,,conf,nope");
+    assert_eq!(unknown, ["nope"]);
+    assert!(some.allows(W::Mntr) && some.allows(W::Ruok) && some.allows(W::Conf));
+    assert!(!some.allows(W::Dump));
     assert_eq!(
         not_whitelisted(W::Dump),
         "dump is not executed because it is not in the whitelist.\n"
@@ -620,7 +620,7 @@ fn cons_over_a_real_socket() {
         sent: 0,
         session: None,
     }];
-    let answer = fourlw::respond(word, &["*"], &v).expect("an answer");
+    let answer = fourlw::respond(word, &FourLetterWhitelist::All, &v).expect("an answer");
     served.write_all(answer.as_bytes()).expect("write answer");
     drop(served);
 

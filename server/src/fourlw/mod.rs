@@ -30,32 +30,6 @@ use zkproto::{FourLetterWord, OpCode};
 /// ZooKeeper's answer to most words while it has no serving state machine.
 pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
 
-/// The words ZooKeeper 3.8 enables when `4lw.commands.whitelist` is unset.
-/// `srvr` is enabled whatever the list says (zkServer.sh needs it); 3.8
-/// also adds `isro` when read-only mode is on, which is the caller's to add.
-pub const DEFAULT_WHITELIST: &[&str] = &["srvr"];
-
-/// Splits a `4lw.commands.whitelist` value the way ZooKeeper does: on
-/// commas, entries trimmed, empty ones dropped.
-pub fn parse_whitelist(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Whether `word` may run under `whitelist`: `*` allows every word, and
-/// `srvr` is always allowed.
-pub fn whitelist_allows<S: AsRef<str>>(whitelist: &[S], word: FourLetterWord) -> bool {
-    word == FourLetterWord::Srvr
-        || whitelist.iter().any(|w| {
-            let w = w.as_ref().trim();
-            w == "*" || w == word.as_str()
-        })
-}
-
 /// ZooKeeper's answer to a known word that the whitelist does not enable.
 pub fn not_whitelisted(word: FourLetterWord) -> String {
     format!("{word} is not executed because it is not in the whitelist.\n")
@@ -69,13 +43,15 @@ pub fn full_version(zk_version: &str, build: &str, built_on: &str) -> String {
 }
 
 /// What the server sends for `word`: the whitelist answer, the word's text,
-/// or None when ZooKeeper's answer is to close without a byte.
-pub fn respond<S: AsRef<str>>(
+/// or None when ZooKeeper's answer is to close without a byte. The
+/// whitelist is zoo.cfg's `4lw.commands.whitelist` (its default enables
+/// `srvr` only, and `srvr` always).
+pub fn respond(
     word: FourLetterWord,
-    whitelist: &[S],
+    whitelist: &crate::config::FourLetterWhitelist,
     view: &ServerView,
 ) -> Option<String> {
-    if whitelist_allows(whitelist, word) {
+    if whitelist.allows(word) {
         answer(word, view)
     } else {
         Some(not_whitelisted(word))
