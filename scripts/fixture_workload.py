@@ -19,6 +19,10 @@ never from decoding the capture.
     fixture_workload.py merge      --from WORKDIR --out FIXTURE_DIR
         (WORKDIR/<name>.json -> FIXTURE_DIR/expected.json + MANIFEST.md)
 
+--server-desc TEXT records which server the workload ran against (the
+"server" key), for captures whose server is not the Apache ZooKeeper 3.8 the
+MANIFEST's preamble describes.
+
 Opcode numbers used below are the ZooKeeper wire protocol's.
 """
 import argparse
@@ -860,6 +864,10 @@ FIXTURES = [
     ("noreadonly.pcap", "noreadonly", "Hand-built frames: a ConnectRequest without "
      "the readOnly byte, getData, ping, closeSession."),
     ("fourlw.pcap", "fourlw", "One TCP connection per four-letter word."),
+    ("kazoo-zkserver.pcap", "kazoo-zkserver", "The kazoo.pcap workload against "
+     "zkserver (zkops' own server) instead of Apache ZooKeeper."),
+    ("zkcli-zkserver.pcap", "zkcli-zkserver", "The zkcli.pcap workload against "
+     "zkserver (zkops' own server) instead of Apache ZooKeeper."),
 ]
 
 
@@ -879,6 +887,12 @@ def merge(src, out):
         "server per file with `scripts/zk.sh`, captures with `tcpdump -i lo -s 0 -U` and",
         "drives the clients with `scripts/fixture_workload.py`). Captures differ run to run",
         "(session ids, zxids, timestamps, ports, ping counts), the expectations do not.",
+        "",
+        "The `*-zkserver.pcap` files are the same client workloads against zkops' own",
+        "`zkserver` (which answers as ZooKeeper 3.9) instead: the capture script builds",
+        "it and starts it standalone with the same settings (tickTime 2000,",
+        "`extendedTypesEnabled=true`, every four-letter word allowed), on the address its",
+        "section names; their expectations come from the same workload code.",
         "",
         "Format: classic pcap (microsecond timestamps), link type 1 (Ethernet, as tcpdump",
         "writes for `lo`), IPv4, only TCP to/from port 21810. Packets within a file may",
@@ -923,6 +937,8 @@ def merge(src, out):
             e = json.load(f)
         expected[name] = e
         md += [f"## {name}", "", blurb, "", f"Client: {e['client']}.", ""]
+        if "server" in e:
+            md += [f"Server: {e['server']}.", ""]
         if "session_timeout_ms" in e:
             md += [f"Requested session timeout: {e['session_timeout_ms']} ms.", ""]
         md += ["Operations, in order:", ""]
@@ -970,6 +986,8 @@ def main():
     ap.add_argument("--server", default="127.0.0.1:21810")
     ap.add_argument("--expect", help="write the expectations JSON here")
     ap.add_argument("--zk-dir", help="(unused; accepted for compatibility)")
+    ap.add_argument("--server-desc", help="which server the workload runs against, "
+                    "recorded as the expectations' \"server\"")
     ap.add_argument("--port-file")
     ap.add_argument("--stop-file")
     a = ap.parse_args()
@@ -988,6 +1006,8 @@ def main():
         "fourlw": "raw Python socket client (four-letter words)",
     }
     rec = Recorder(clients[a.scenario])
+    if a.server_desc:
+        rec.extra["server"] = a.server_desc
     if a.scenario == "kazoo":
         scenario_kazoo(a.server, rec)
     elif a.scenario == "zkcli":

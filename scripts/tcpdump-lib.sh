@@ -5,8 +5,10 @@ TCPDUMP_PID=""
 
 start_tcpdump() { # start_tcpdump FILE FILTER: returns once tcpdump is listening
     local file=$1 filter=$2 i
-    # -Z root: do not drop to the tcpdump user (it could not write the file)
-    tcpdump -i lo -s 0 -U --immediate-mode -Z root -w "$file" "$filter" 2>"$file.log" &
+    # -Z root: do not drop to the tcpdump user (it could not write the file);
+    # -B: a 16 MiB kernel buffer, so that a busy machine does not drop packets
+    # (the cross-check then fails on the missing frames)
+    tcpdump -i lo -s 0 -B 16384 -U --immediate-mode -Z root -w "$file" "$filter" 2>"$file.log" &
     TCPDUMP_PID=$!
     for ((i = 0; i < 100; i++)); do
         grep -q "listening on" "$file.log" 2>/dev/null && break

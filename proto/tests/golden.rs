@@ -1,6 +1,7 @@
-//! Golden captures of real Apache ZooKeeper 3.8 traffic (see
-//! fixtures/MANIFEST.md): every frame decodes, re-encodes to the same bytes,
-//! and the decoded tallies match what the workload driver says it did.
+//! Golden captures of real client traffic with Apache ZooKeeper 3.8 and with
+//! zkserver (see fixtures/MANIFEST.md): every frame decodes, re-encodes to the
+//! same bytes, and the decoded tallies match what the workload driver says it
+//! did.
 
 mod expected;
 mod support;

@@ -20,6 +20,7 @@ use crate::db::Db;
 use crate::events::{EventLog, EventLogGuard, EventLogOptions};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::Network;
+use crate::raft::proposer::Proposer;
 use crate::raft::state_machine::StateMachine;
 use crate::raft::{Cause, Raft, Txn};
 use crate::session::SessionIds;
@@ -75,8 +76,9 @@ pub struct Server {
     db: Arc<Db>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Ends only when every connection has gone; stopped at shutdown.
+    proposer_task: JoinHandle<()>,
     events_guard: Option<EventLogGuard>,
-    log_flush: Arc<dyn Fn() -> tokio::task::JoinHandle<std::io::Result<()>> + Send + Sync>,
 }
 
 fn dir(p: PathBuf) -> Result<PathBuf> {
@@ -125,6 +127,7 @@ impl Server {
         eo.min_level = opts.events_level;
         let (events, guard) = EventLog::open(eo)?;
         let db = Db::new(node, events, cfg.super_digest.clone());
+        db.set_snap_count(u64::from(cfg.snap_count));
 
         let (log_store, opened) = LogStore::open(
             &log_dir,
@@ -163,7 +166,9 @@ impl Server {
             heartbeat_interval: (tick / 4).max(20),
             election_timeout_min: tick,
             election_timeout_max: tick * 2,
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snap_count.max(100) as u64),
+            // Snapshots follow snapCount in writes, not log entries (an
+            // entry batches many writes): see `snapshot_loop`.
+            snapshot_policy: SnapshotPolicy::Never,
             max_in_snapshot_log_to_keep: 1000,
             max_payload_entries: 1000,
             ..Default::default()
@@ -223,9 +228,11 @@ impl Server {
         let cfg = Arc::new(cfg);
         let started = Instant::now();
         let four_letter = fourlw_glue::handler(db.clone(), raft.clone(), cfg.clone(), started);
+        let (proposer, proposer_task) = Proposer::start(raft.clone());
         let shared = Arc::new(Shared {
             db: db.clone(),
             raft: raft.clone(),
+            proposer,
             limits,
             ids: Mutex::new(SessionIds::new(node, conn::now_ms())),
             four_letter,
@@ -247,6 +254,7 @@ impl Server {
                 opts.container_check,
                 stop_rx.clone(),
             )),
+            tokio::spawn(snapshot_loop(shared.clone(), stop_rx.clone())),
         ];
         db.emit_local("server.serving", Level::Info, |ev| {
             ev.client = Some(addr.to_string());
@@ -259,8 +267,8 @@ impl Server {
             db,
             stop,
             tasks,
+            proposer_task,
             events_guard: Some(guard),
-            log_flush: Arc::new(|| tokio::spawn(async { Ok(()) })),
         })
     }
 
@@ -274,7 +282,7 @@ impl Server {
         }
         // Connection tasks see the same signal; give them a moment.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let _ = (self.log_flush)().await;
+        self.proposer_task.abort();
         self.raft
             .shutdown()
             .await
@@ -383,7 +391,7 @@ async fn leader_duty(
     mut stop: watch::Receiver<bool>,
     cause: Cause,
     mut due: impl FnMut(&Shared, i64) -> Vec<Op> + Send,
-    mut failed: impl FnMut(&Shared, &Op) + Send,
+    failed: impl Fn(&Shared, &Op) + Clone + Send + Sync + 'static,
 ) {
     let mut t = tokio::time::interval(every);
     loop {
@@ -403,9 +411,9 @@ async fn leader_duty(
                 origin: None,
                 caller: None,
             };
-            if sh.raft.client_write_ff(txn).await.is_err() {
-                failed(&sh, &op);
-            }
+            let (sh2, failed) = (sh.clone(), failed.clone());
+            sh.proposer
+                .propose(txn, Some(Box::new(move |_| failed(&sh2, &op))));
         }
     }
 }
@@ -426,6 +434,21 @@ async fn expiry_loop(sh: Arc<Shared>, every: Duration, stop: watch::Receiver<boo
         }
     };
     leader_duty(sh, every, stop, Cause::SessionExpired, due, failed).await
+}
+
+/// Asks Raft for a snapshot each time `snapCount` writes were applied
+/// (every member snapshots on its own, as ZooKeeper's servers do).
+async fn snapshot_loop(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = sh.db.snapshot_due.notified() => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = sh.raft.trigger().snapshot().await {
+            tracing::error!("asking for a snapshot: {e}");
+            return;
+        }
+    }
 }
 
 /// The leader deletes empty containers and expired TTL nodes.

@@ -1,7 +1,8 @@
 //! zktraffic over the golden captures of real ZooKeeper 3.8 traffic (kazoo,
-//! zkCli, the C client, a raw pre-3.4 handshake, four-letter words), with the
-//! expected counts written from what the workloads did
-//! (proto/tests/fixtures/expected.json), and over synthetic re-cuts of them.
+//! zkCli, the C client, a raw pre-3.4 handshake, four-letter words; kazoo and
+//! zkCli also against zkserver), with the expected counts written from what
+//! the workloads did (proto/tests/fixtures/expected.json), and over synthetic
+//! re-cuts of them.
 
 #[path = "../../proto/tests/expected/mod.rs"]
 mod expected;

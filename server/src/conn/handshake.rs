@@ -74,7 +74,8 @@ impl Conn {
             timeout_ms,
             passwd: passwd.clone(),
         };
-        self.submit(op, session, cxid, OpCode::CreateSession, None);
+        let txn = self.client_txn(op, session, cxid, OpCode::CreateSession, None);
+        self.to_submit.push((txn, cxid));
         self.connecting = Some(Pending {
             cxid,
             session,

@@ -26,6 +26,7 @@ use zkproto::event::{Level, SessionId};
 use zkproto::{xid, ErrorCode, FourLetterWord, OpCode, Request, RequestFrame, Response};
 
 use crate::db::{ConnId, ConnMsg, Db};
+use crate::raft::proposer::Proposer;
 use crate::raft::{Cause, Origin, Raft, Txn};
 use crate::session::SessionIds;
 use crate::tree::Caller;
@@ -70,6 +71,8 @@ pub type FourLetterFn = dyn Fn(FourLetterWord) -> Option<String> + Send + Sync;
 pub struct Shared {
     pub db: Arc<Db>,
     pub raft: Raft,
+    /// Every write goes to Raft through it, batched.
+    pub proposer: Proposer,
     pub limits: Limits,
     pub ids: Mutex<SessionIds>,
     pub four_letter: Box<FourLetterFn>,
@@ -85,12 +88,14 @@ pub fn now_ms() -> i64 {
 /// One reply slot, in request order.
 enum Slot {
     Ready(Vec<u8>),
-    /// A proposed write, answered when this member applies it.
+    /// A write, answered when this member applies it. `txn` is held back
+    /// while a read before it is unanswered: that read must not see it.
     Write {
         cxid: i32,
         opcode: OpCode,
         multi_ops: Vec<OpCode>,
         started: Instant,
+        txn: Option<Txn>,
     },
     /// A read waiting for the writes before it.
     Read {
@@ -189,7 +194,7 @@ impl Conn {
         loop {
             if !self.to_submit.is_empty() {
                 let txns = std::mem::take(&mut self.to_submit);
-                submit_all(&self.sh, &self.self_tx, txns).await;
+                submit_all(&self.sh, &self.self_tx, txns);
             }
             if let Some(reason) = &self.closing {
                 if self.out.is_empty() {
@@ -509,26 +514,27 @@ impl Conn {
             superuser: self.auth.is_super(self.sh.db.super_digest.as_deref()),
             enforce_quota: self.sh.limits.enforce_quota,
         };
+        let txn = self.client_txn(op, session, cxid, opcode, Some(caller));
         self.queue.push_back(Slot::Write {
             cxid,
             opcode,
             multi_ops,
             started,
+            txn: Some(txn),
         });
-        self.submit(op, session, cxid, opcode, Some(caller));
     }
 
-    /// Queues a client's write for Raft, tagged so that this member routes
-    /// the reply back here when it applies the entry.
-    fn submit(
-        &mut self,
+    /// A client's write for Raft, tagged so that this member routes the
+    /// reply back here when it applies the entry.
+    fn client_txn(
+        &self,
         op: crate::tree::Op,
         session: i64,
         cxid: i32,
         opcode: OpCode,
         caller: Option<Caller>,
-    ) {
-        let txn = Txn {
+    ) -> Txn {
+        Txn {
             op,
             time_ms: now_ms(),
             cause: Cause::Client,
@@ -540,8 +546,7 @@ impl Conn {
                 opcode: opcode.code(),
             }),
             caller,
-        };
-        self.to_submit.push((txn, cxid));
+        }
     }
 
     fn on_msg(&mut self, m: ConnMsg) {
@@ -647,6 +652,23 @@ impl Conn {
                 _ => break,
             }
         }
+        // Writes go to Raft in arrival order, but none ahead of a read that
+        // is still waiting: ZooKeeper answers a session's requests in
+        // order, so a read sees exactly the writes sent before it.
+        let Conn {
+            queue, to_submit, ..
+        } = self;
+        for slot in queue.iter_mut() {
+            match slot {
+                Slot::Read { .. } => break,
+                Slot::Write { txn, cxid, .. } => {
+                    if let Some(t) = txn.take() {
+                        to_submit.push((t, *cxid));
+                    }
+                }
+                Slot::Ready(_) => {}
+            }
+        }
     }
 
     fn read(&mut self, frame: &[u8], started: Instant) {
@@ -721,26 +743,16 @@ impl Conn {
     }
 }
 
-/// Hands queued writes to Raft, in order: `client_write_ff` only queues
-/// the entry, and the reply comes from the apply path, so only a failure is
-/// waited for (in a task of its own).
-async fn submit_all(sh: &Shared, tx: &mpsc::UnboundedSender<ConnMsg>, txns: Vec<(Txn, i32)>) {
+/// Hands queued writes to the proposer, in order; the reply comes from the
+/// apply path, so only a failure comes back here.
+fn submit_all(sh: &Shared, tx: &mpsc::UnboundedSender<ConnMsg>, txns: Vec<(Txn, i32)>) {
     for (txn, cxid) in txns {
         let tx = tx.clone();
-        let fail = move |reason: String| {
-            let _ = tx.send(ConnMsg::Failed { cxid, reason });
-        };
-        match sh.raft.client_write_ff(txn).await {
-            Err(e) => fail(e.to_string()),
-            Ok(rx) => {
-                tokio::spawn(async move {
-                    match rx.await {
-                        Err(_) => fail("raft dropped the request".into()),
-                        Ok(Err(e)) => fail(e.to_string()),
-                        Ok(Ok(_)) => {}
-                    }
-                });
-            }
-        }
+        sh.proposer.propose(
+            txn,
+            Some(Box::new(move |reason| {
+                let _ = tx.send(ConnMsg::Failed { cxid, reason });
+            })),
+        );
     }
 }

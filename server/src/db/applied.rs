@@ -20,11 +20,12 @@ impl Db {
     /// Applies one committed entry. Called by the state machine, in log
     /// order, with the lock held across a whole batch.
     pub fn apply_entry(&self, st: &mut State, entry: &Entry) -> TxnResult {
-        let zxid = st.rep.clock.next(entry.log_id.leader_id.term);
         st.rep.last_applied = Some(entry.log_id);
         let replay = self.is_replay(entry.log_id.index);
+        let term = entry.log_id.leader_id.term;
         match &entry.payload {
             EntryPayload::Blank => {
+                let zxid = st.rep.clock.next(term);
                 st.rep.tree.advance(zxid);
                 if !replay {
                     self.on_new_epoch(st);
@@ -36,6 +37,7 @@ impl Db {
                 TxnResult { zxid, code: 0 }
             }
             EntryPayload::Membership(m) => {
+                let zxid = st.rep.clock.next(term);
                 st.rep.tree.advance(zxid);
                 st.rep.membership = StoredMembership::new(Some(entry.log_id), m.clone());
                 let mut ev = self.txn_event(zxid, "raft.membership", Level::Info);
@@ -44,14 +46,26 @@ impl Db {
                 self.emit_unless_replay(ev, replay);
                 TxnResult { zxid, code: 0 }
             }
-            EntryPayload::Normal(txn) => {
-                let applied = st
-                    .rep
-                    .tree
-                    .apply_as(zxid, txn.time_ms, &txn.op, txn.caller.as_ref());
-                let code = applied.code.0;
-                self.txn_effects(st, entry, txn, zxid, applied, replay);
-                TxnResult { zxid, code }
+            EntryPayload::Normal(batch) => {
+                // An empty batch is never proposed; it consumes no zxid.
+                let mut last = TxnResult {
+                    zxid: st.rep.clock.current(),
+                    code: 0,
+                };
+                for txn in &batch.0 {
+                    self.count_applied();
+                    let zxid = st.rep.clock.next(term);
+                    let applied =
+                        st.rep
+                            .tree
+                            .apply_as(zxid, txn.time_ms, &txn.op, txn.caller.as_ref());
+                    last = TxnResult {
+                        zxid,
+                        code: applied.code.0,
+                    };
+                    self.txn_effects(st, entry, txn, zxid, applied, replay);
+                }
+                last
             }
         }
     }

@@ -96,6 +96,14 @@ pub struct Db {
     /// replaying them is reported as such, not as new transactions.
     replay_below: AtomicU64,
     pub super_digest: Option<String>,
+    /// Writes applied since the last snapshot, and zoo.cfg's snapCount:
+    /// entries batch many writes, so Raft's own entry-count policy would
+    /// snapshot far too rarely.
+    applied_since_snapshot: AtomicU64,
+    snap_count: AtomicU64,
+    /// Signalled when `snapCount` writes have been applied since the last
+    /// snapshot; the server then asks Raft for one.
+    pub snapshot_due: tokio::sync::Notify,
 }
 
 impl Db {
@@ -109,6 +117,9 @@ impl Db {
             next_conn: AtomicU64::new(1),
             replay_below: AtomicU64::new(0),
             super_digest,
+            applied_since_snapshot: AtomicU64::new(0),
+            snap_count: AtomicU64::new(100_000),
+            snapshot_due: tokio::sync::Notify::new(),
         })
     }
 
@@ -122,6 +133,23 @@ impl Db {
     pub fn set_replayed(&self, committed: Option<u64>) {
         let below = committed.map(|c| c + 1).unwrap_or(0);
         self.replay_below.store(below, Ordering::Relaxed);
+    }
+
+    pub fn set_snap_count(&self, n: u64) {
+        self.snap_count.store(n.max(1), Ordering::Relaxed);
+    }
+
+    /// One more write applied; signals `snapshot_due` at `snapCount`.
+    pub fn count_applied(&self) {
+        let n = self.applied_since_snapshot.fetch_add(1, Ordering::Relaxed) + 1;
+        if n == self.snap_count.load(Ordering::Relaxed) {
+            self.snapshot_due.notify_one();
+        }
+    }
+
+    /// A snapshot now holds everything applied so far.
+    pub fn snapshot_taken(&self) {
+        self.applied_since_snapshot.store(0, Ordering::Relaxed);
     }
 
     pub fn is_replay(&self, index: u64) -> bool {
@@ -178,6 +206,9 @@ impl Db {
 
     /// [`Db::local_event`] taking the lock itself.
     pub fn emit_local(&self, kind: &str, level: Level, fill: impl FnOnce(&mut Event)) {
+        if !self.events.enabled(level) {
+            return;
+        }
         let mut ev = {
             let st = self.lock();
             self.local_event(&st, kind, level)

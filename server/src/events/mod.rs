@@ -188,6 +188,12 @@ impl EventLog {
 
     /// Queues `ev` for writing; never waits. The writer sets `seq` and
     /// `node`; `ts` is kept as the caller made it.
+    /// Whether an event at `level` would be written; lets a caller skip
+    /// building one (strings, a lock) that `emit` would drop.
+    pub fn enabled(&self, level: Level) -> bool {
+        level >= self.shared.min_level
+    }
+
     pub fn emit(&self, ev: Event) {
         if ev.level < self.shared.min_level {
             return;

@@ -5,6 +5,7 @@
 
 pub mod log_store;
 pub mod network;
+pub mod proposer;
 pub mod state_machine;
 pub mod zxid;
 
@@ -18,7 +19,7 @@ use crate::tree::{Caller, Op};
 openraft::declare_raft_types!(
     /// The type parameters zkserver instantiates openraft with.
     pub TypeConfig:
-        D = Txn,
+        D = Batch,
         R = TxnResult,
         NodeId = u64,
         Node = openraft::BasicNode,
@@ -79,7 +80,26 @@ impl fmt::Display for Txn {
     }
 }
 
-/// What applying an entry returns to openraft's client_write caller.
+/// One log entry's payload: writes proposed together, applied in order,
+/// each with a zxid of its own. openraft 0.9 syncs the log once per
+/// proposal and holds its core until the sync is done, so one write per
+/// entry would mean one sync per write; [`proposer`] gathers the writes
+/// that arrive meanwhile into the next entry (ZooKeeper's group commit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch(pub Vec<Txn>);
+
+impl fmt::Display for Batch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} txns", self.0.len())?;
+        if let Some(t) = self.0.first() {
+            write!(f, " from {t}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What applying an entry returns to openraft's client_write caller (for a
+/// batch: its last write).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TxnResult {
     pub zxid: i64,

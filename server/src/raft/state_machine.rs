@@ -172,7 +172,11 @@ impl StateMachine {
 impl RaftSnapshotBuilder<TypeConfig> for Builder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
         // Clone under the lock, serialize and write outside it.
-        let rep = self.db.lock().rep.clone();
+        let rep = {
+            let st = self.db.lock();
+            self.db.snapshot_taken();
+            st.rep.clone()
+        };
         let last = rep.last_applied;
         let meta = SnapshotMeta {
             last_log_id: last,

@@ -70,7 +70,18 @@ pub fn text(o: &Output) -> String {
 /// `thread::sleep` (sub-millisecond on Linux): a coarse timer would add its
 /// own latency to what the probe must measure.
 pub fn delaying_proxy(target: String, delay: Duration, jitter: Duration) -> std::net::SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    delaying_proxy_on("127.0.0.1", target, delay, jitter)
+}
+
+/// [`delaying_proxy`] listening on `ip` (an ephemeral port), for tests that
+/// keep to their own loopback addresses.
+pub fn delaying_proxy_on(
+    ip: &str,
+    target: String,
+    delay: Duration,
+    jitter: Duration,
+) -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind((ip, 0)).unwrap();
     let addr = l.local_addr().unwrap();
     std::thread::spawn(move || {
         let mut seed = 0x9e37_79b9_u64;
