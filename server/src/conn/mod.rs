@@ -731,7 +731,14 @@ impl Conn {
         started: Instant,
         path: Option<&str>,
     ) {
-        let mut ev = self.sh.db.txn_event(zxid, "reply", Level::Info);
+        // txn.applied already records every write; the reply adds the
+        // client's view (address, latency), worth a line by default only
+        // when the write failed.
+        let level = if code.is_ok() { Level::Debug } else { Level::Info };
+        if !self.sh.db.events.enabled(level) {
+            return;
+        }
+        let mut ev = self.sh.db.txn_event(zxid, "reply", level);
         ev.client = Some(self.addr.to_string());
         ev.session = self.session.map(|s| SessionId(s.id));
         ev.xid = Some(cxid);
