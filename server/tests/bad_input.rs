@@ -312,3 +312,53 @@ fn slow_reader_is_disconnected() {
     assert_eq!(n, 1_000_000);
     assert_serves(None, srv.addr);
 }
+
+/// A client that has seen a newer zxid than this member (it talked to a
+/// member further ahead) is refused: no ConnectResponse, the connection
+/// closed, a `session.refused` event; a wrong password for a live session
+/// gets the expired-session answer (timeout 0).
+#[test]
+fn clients_ahead_of_the_server_or_with_a_wrong_password_are_refused() {
+    let srv = Embedded::start("");
+    let mut ahead = dial_from(None, srv.addr);
+    let who = client_of(&ahead);
+    let mut frame = raw::connect_frame(10_000);
+    // lastZxidSeen sits after the length, protocol version: bytes 8..16.
+    frame[8..16].copy_from_slice(&0x7fff_0000_0000_0000i64.to_be_bytes());
+    ahead.write_all(&frame).expect("send");
+    assert!(
+        closed_within(&mut ahead, CLOSE),
+        "server kept the connection"
+    );
+    let ev = event_for(&srv, "session.refused", &who);
+    assert!(
+        ev.msg.as_deref().unwrap_or("").contains("has seen zxid"),
+        "{ev:?}"
+    );
+
+    // A live session, then a second connection claiming it with a bad password.
+    let mut first = dial_from(None, srv.addr);
+    first.write_all(&raw::connect_frame(10_000)).expect("send");
+    let reply = raw::read_frame(&mut first).expect("connect reply");
+    let session_id = i64::from_be_bytes(reply[8..16].try_into().expect("8 bytes"));
+    assert!(session_id > 0);
+    let mut thief = dial_from(None, srv.addr);
+    let who = client_of(&thief);
+    let mut frame = raw::connect_frame(10_000);
+    frame[20..28].copy_from_slice(&session_id.to_be_bytes());
+    frame[32..48].copy_from_slice(&[7u8; 16]);
+    thief.write_all(&frame).expect("send");
+    let reply = raw::read_frame(&mut thief).expect("an answer before the close");
+    let timeout = i32::from_be_bytes(reply[4..8].try_into().expect("4 bytes"));
+    assert_eq!(timeout, 0, "expired-session answer");
+    assert!(closed_within(&mut thief, CLOSE));
+    let ev = event_for(&srv, "session.rejected", &who);
+    assert_eq!(ev.msg.as_deref(), Some("wrong session password"));
+    // The real owner is still served.
+    first
+        .write_all(&raw::path_request(1, raw::EXISTS, "/"))
+        .expect("send");
+    let body = raw::read_frame(&mut first).expect("exists reply");
+    assert_eq!(raw::header(&body), (1, raw::header(&body).1, 0));
+    assert_serves(None, srv.addr);
+}

@@ -734,7 +734,11 @@ impl Conn {
         // txn.applied already records every write; the reply adds the
         // client's view (address, latency), worth a line by default only
         // when the write failed.
-        let level = if code.is_ok() { Level::Debug } else { Level::Info };
+        let level = if code.is_ok() {
+            Level::Debug
+        } else {
+            Level::Info
+        };
         if !self.sh.db.events.enabled(level) {
             return;
         }
