@@ -362,3 +362,61 @@ fn clients_ahead_of_the_server_or_with_a_wrong_password_are_refused() {
     assert_eq!(raw::header(&body), (1, raw::header(&body).1, 0));
     assert_serves(None, srv.addr);
 }
+
+/// Out of file descriptors: accepting fails, the server says so once
+/// (`server.accept_failed`), keeps serving the sessions it has, and accepts
+/// again once descriptors free up.
+#[test]
+fn running_out_of_file_descriptors_refuses_without_crashing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let srv = common::Proc::start_with_fd_limit(dir.path(), &data, "maxClientCnxns=0", Some(128));
+    // A session that exists before the flood.
+    let mut owner = TcpStream::connect(srv.addr).expect("connect");
+    owner.set_read_timeout(Some(CLOSE)).expect("timeout");
+    owner.write_all(&raw::connect_frame(30_000)).expect("send");
+    raw::read_frame(&mut owner).expect("connect reply");
+
+    // More connections than the limit leaves room for (bounded: 200).
+    let flood: Vec<TcpStream> = (0..200)
+        .filter_map(|_| TcpStream::connect(srv.addr).ok())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let failed = loop {
+        let evs = common::events_in(&srv.events_dir());
+        if let Some(e) = evs.into_iter().find(|e| e.kind == "server.accept_failed") {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "no server.accept_failed event");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        failed.msg.as_deref().unwrap_or("").contains("open files"),
+        "{failed:?}"
+    );
+    // The existing session is still served while the listener is starved.
+    owner
+        .write_all(&raw::path_request(1, raw::EXISTS, "/"))
+        .expect("send");
+    let body = raw::read_frame(&mut owner).expect("exists reply while starved");
+    assert_eq!(raw::header(&body).2, 0);
+
+    drop(flood);
+    // Descriptors come back: a newcomer gets a session.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut s = TcpStream::connect(srv.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        s.write_all(&raw::connect_frame(10_000)).expect("send");
+        if raw::read_frame(&mut s).is_some() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no new session after the flood left"
+        );
+    }
+    let status = srv.terminate();
+    assert!(status.success(), "clean exit expected: {status}");
+}

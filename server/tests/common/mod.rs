@@ -220,9 +220,27 @@ impl Proc {
     /// Starts `zkserver <dir>/zoo.cfg` on `data` and waits (bounded) for it
     /// to print its address.
     pub fn start(cfg_dir: &Path, data: &Path, extra_cfg: &str) -> Proc {
+        Proc::start_with_fd_limit(cfg_dir, data, extra_cfg, None)
+    }
+
+    /// [`Proc::start`] with the process's open-file limit set to `nofile`.
+    pub fn start_with_fd_limit(
+        cfg_dir: &Path,
+        data: &Path,
+        extra_cfg: &str,
+        nofile: Option<u32>,
+    ) -> Proc {
         let cfg = cfg_dir.join("zoo.cfg");
         std::fs::write(&cfg, zoo_cfg(data, extra_cfg)).expect("writing zoo.cfg");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_zkserver"))
+        let limit = nofile.map_or_else(|| "unlimited".to_string(), |n| n.to_string());
+        let shell = if nofile.is_some() {
+            r#"ulimit -n "$1" && shift && exec "$@""#
+        } else {
+            r#"shift && exec "$@""#
+        };
+        let mut child = Command::new("sh")
+            .args(["-c", shell, "zkserver", &limit])
+            .arg(env!("CARGO_BIN_EXE_zkserver"))
             .arg(&cfg)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
