@@ -260,6 +260,10 @@ impl Server {
             ev.client = Some(addr.to_string());
             ev.leader = Some(node);
         });
+        // The start (and any log repair it reported) is on disk before
+        // start() returns: a crash right after must not lose it.
+        let events = db.events.clone();
+        let _ = tokio::task::spawn_blocking(move || events.flush()).await;
         Ok(Server {
             addr,
             node,
