@@ -54,17 +54,8 @@ die() { say "error: $*"; exit 1; }
 note() { echo "$*" | tee -a "$BENCH/summary.txt"; }
 
 TCPDUMP_PID="" LOADGEN_PID="" ZKT_PID="" REPLAY_PID=""
-stop_pid() { # stop_pid PID SIGNAL: signal, wait up to 5 s, then KILL
-    local pid=$1 i
-    [[ -n $pid ]] || return 0
-    kill "-$2" "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
+# stop_pid, shared with the capture scripts.
+. "$(dirname "${BASH_SOURCE[0]}")/tcpdump-lib.sh"
 cleanup() {
     local rc=$?
     set +e

@@ -120,15 +120,7 @@ start_zkserver() { # start_zkserver SCENARIO: returns once it answers ruok
 }
 
 stop_zkserver() { # SIGTERM (a clean shutdown), KILL after 10 s
-    [[ -n $ZKS_PID ]] || return 0
-    local i
-    kill -TERM "$ZKS_PID" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$ZKS_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$ZKS_PID" 2>/dev/null || true
-    wait "$ZKS_PID" 2>/dev/null || true
+    stop_pid "$ZKS_PID" TERM 10
     ZKS_PID=""
 }
 

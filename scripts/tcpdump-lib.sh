@@ -20,15 +20,19 @@ start_tcpdump() { # start_tcpdump FILE FILTER: returns once tcpdump is listening
     sleep 0.3
 }
 
-stop_tcpdump() { # SIGINT lets tcpdump flush; KILL after 5 s
-    [[ -n $TCPDUMP_PID ]] || return 0
-    local i
-    kill -INT "$TCPDUMP_PID" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$TCPDUMP_PID" 2>/dev/null || break
+stop_pid() { # stop_pid PID SIGNAL [SECONDS]: signal, wait (default 5 s), then KILL
+    local pid=$1 i
+    [[ -n $pid ]] || return 0
+    kill "-$2" "$pid" 2>/dev/null || true
+    for ((i = 0; i < ${3:-5} * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -KILL "$TCPDUMP_PID" 2>/dev/null || true
-    wait "$TCPDUMP_PID" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+stop_tcpdump() { # SIGINT lets tcpdump flush
+    stop_pid "$TCPDUMP_PID" INT
     TCPDUMP_PID=""
 }
