@@ -42,7 +42,7 @@ use zkproto::CreateMode;
 use zksmoketest::client::{Client, ConnectOptions};
 
 fn main() -> anyhow::Result<()> {
-    let opts = cli::parse(std::env::args().skip(1))?;
+    let opts = cli::parse(std::env::args().skip(1));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -98,7 +98,7 @@ fn run_all(rt: &tokio::runtime::Runtime, opts: &cli::Opts) -> anyhow::Result<Vec
             order.reverse();
         }
         for kind in order {
-            if opts.only.is_some_and(|o| o != kind) {
+            if opts.only().is_some_and(|o| o != kind) {
                 continue;
             }
             let dir = root.path().join(format!("{}-{round}", kind.name()));
@@ -150,6 +150,10 @@ mod cli {
             self.create + self.set + self.get + self.exists
         }
 
+        fn parse_arg(s: &str) -> Result<Mix, String> {
+            Mix::parse(s).map_err(|e| e.to_string())
+        }
+
         fn parse(s: &str) -> anyhow::Result<Mix> {
             let mut m = Mix {
                 create: 0,
@@ -189,75 +193,60 @@ mod cli {
         }
     }
 
-    #[derive(Debug, Clone)]
+    /// The same closed-loop load against zkserver and Apache ZooKeeper 3.8
+    /// standalone, in one run; prints ops/s, p50/p99/p999 and the ratios.
+    #[derive(Debug, Clone, clap::Parser)]
+    #[command(name = "vs_zookeeper")]
     pub struct Opts {
-        pub clients: usize,
+        /// Sessions, each one request at a time.
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+        pub clients: u64,
+        /// Measured seconds per target and round.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
         pub seconds: u64,
+        /// Measured operations per client at most.
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
         pub ops_per_client: u64,
+        /// Unmeasured seconds before each measurement.
+        #[arg(long, default_value_t = 3)]
         pub warmup: u64,
+        /// Weights of the operations.
+        #[arg(long, default_value = "create=25,set=25,get=25,exists=25", value_parser = Mix::parse_arg)]
         pub mix: Mix,
+        /// Bytes per value.
+        #[arg(long, default_value_t = 100)]
         pub value_size: usize,
-        pub rounds: usize,
-        pub only: Option<Kind>,
+        /// Rounds, alternating which target goes first.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        pub rounds: u64,
+        /// Measure one target only.
+        #[arg(long, value_parser = ["zkserver", "zookeeper"])]
+        pub only: Option<String>,
+        /// Also write the numbers here (default: <target dir>/bench-vs-zookeeper.json).
+        #[arg(long)]
         pub json: Option<PathBuf>,
-        /// Passed to zkserver after its zoo.cfg (e.g. `--events-level warn`).
+        /// Passed to zkserver after its zoo.cfg (e.g. `--events-level warn`); repeatable.
+        #[arg(long = "zkserver-arg", allow_hyphen_values = true)]
         pub zkserver_args: Vec<String>,
+        /// cargo bench passes it to harness=false targets.
+        #[arg(long, hide = true)]
+        pub bench: bool,
     }
 
-    const USAGE: &str = "usage: vs_zookeeper [--clients N] [--seconds S] [--ops-per-client K] \
-        [--warmup S] [--mix create=25,set=25,get=25,exists=25] [--value-size B] [--rounds R] \
-        [--only zkserver|zookeeper] [--json PATH] [--zkserver-arg ARG]...";
+    impl Opts {
+        pub fn only(&self) -> Option<Kind> {
+            match self.only.as_deref() {
+                Some("zkserver") => Some(Kind::ZkServer),
+                Some("zookeeper") => Some(Kind::ZooKeeper),
+                _ => None,
+            }
+        }
+    }
 
-    pub fn parse(args: impl Iterator<Item = String>) -> anyhow::Result<Opts> {
-        let mut o = Opts {
-            clients: 32,
-            seconds: 20,
-            ops_per_client: 1_000_000,
-            warmup: 3,
-            mix: Mix::parse("create=25,set=25,get=25,exists=25")?,
-            value_size: 100,
-            rounds: 1,
-            only: None,
-            json: None,
-            zkserver_args: Vec::new(),
-        };
-        let mut args = args.peekable();
-        while let Some(a) = args.next() {
-            // cargo bench passes --bench to harness=false targets.
-            if a == "--bench" {
-                continue;
-            }
-            let mut val = || {
-                args.next()
-                    .with_context(|| format!("{a} needs a value\n{USAGE}"))
-            };
-            match a.as_str() {
-                "--clients" => o.clients = val()?.parse().context("--clients")?,
-                "--seconds" => o.seconds = val()?.parse().context("--seconds")?,
-                "--ops-per-client" => {
-                    o.ops_per_client = val()?.parse().context("--ops-per-client")?
-                }
-                "--warmup" => o.warmup = val()?.parse().context("--warmup")?,
-                "--mix" => o.mix = Mix::parse(&val()?)?,
-                "--value-size" => o.value_size = val()?.parse().context("--value-size")?,
-                "--rounds" => o.rounds = val()?.parse().context("--rounds")?,
-                "--only" => {
-                    o.only = Some(match val()?.as_str() {
-                        "zkserver" => Kind::ZkServer,
-                        "zookeeper" => Kind::ZooKeeper,
-                        other => bail!("--only: {other:?} is neither zkserver nor zookeeper"),
-                    })
-                }
-                "--json" => o.json = Some(PathBuf::from(val()?)),
-                "--zkserver-arg" => o.zkserver_args.push(val()?),
-                "-h" | "--help" => bail!("{USAGE}"),
-                other => bail!("unknown argument {other:?}\n{USAGE}"),
-            }
-        }
-        if o.clients == 0 || o.seconds == 0 || o.ops_per_client == 0 || o.rounds == 0 {
-            bail!("--clients, --seconds, --ops-per-client and --rounds must be at least 1");
-        }
-        Ok(o)
+    /// clap's usual behaviour: help exits 0, a bad argument exits 2 with why.
+    pub fn parse(args: impl Iterator<Item = String>) -> Opts {
+        use clap::Parser;
+        Opts::parse_from(std::iter::once("vs_zookeeper".to_string()).chain(args))
     }
 }
 
@@ -521,7 +510,7 @@ mod load {
         if !r.err().is_ok() && r.err() != zkproto::ErrorCode::NODE_EXISTS {
             bail!("creating {root}: {}", r.err());
         }
-        let mut clients = Vec::with_capacity(opts.clients);
+        let mut clients = Vec::with_capacity(opts.clients as usize);
         for _ in 0..opts.clients {
             clients.push(Client::connect(addr, &copts).await?);
         }
@@ -530,7 +519,7 @@ mod load {
         let start = Instant::now() + Duration::from_millis(200);
         let measure_from = start + Duration::from_secs(opts.warmup);
         let deadline = measure_from + Duration::from_secs(opts.seconds);
-        let mut tasks = Vec::with_capacity(opts.clients);
+        let mut tasks = Vec::with_capacity(opts.clients as usize);
         for (i, c) in clients.into_iter().enumerate() {
             let opts = opts.clone();
             let value = value.clone();
@@ -574,7 +563,7 @@ mod load {
         let _ = admin.close().await;
         Ok(Outcome {
             kind,
-            clients: opts.clients,
+            clients: opts.clients as usize,
             hists,
             all,
             errors,
