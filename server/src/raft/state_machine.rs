@@ -112,31 +112,47 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()>
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// Loads the newest snapshot that verifies. An older one is used only if the
-/// newest is damaged; the log must then still hold what follows it, which
-/// openraft checks.
-fn load_newest(dir: &Path) -> Result<Option<SnapshotFile>> {
+/// A snapshot body, checked: it decodes and its tree is consistent.
+fn parse(body: &[u8], path: &Path) -> Result<SnapshotFile> {
+    let corrupt = |msg: String| Error::Corrupt {
+        path: path.to_path_buf(),
+        msg,
+    };
+    let file: SnapshotFile = decode(body).map_err(|e| corrupt(e.to_string()))?;
+    file.rep.tree.check_invariants().map_err(corrupt)?;
+    Ok(file)
+}
+
+/// Writes the snapshot of log `index` and drops the oldest beyond `keep`
+/// (the log was purged only up to what the newest covers). Returns the
+/// bytes written.
+fn store(dir: &Path, index: u64, body: &[u8], keep: usize) -> std::io::Result<usize> {
+    let bytes = frame(body);
+    write_atomically(
+        dir,
+        &format!("{SNAP_PREFIX}{index:020}{SNAP_SUFFIX}"),
+        &bytes,
+    )?;
+    if let Ok(files) = snapshot_files(dir) {
+        let excess = files.len().saturating_sub(keep);
+        for (_, p) in files.into_iter().take(excess) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    Ok(bytes.len())
+}
+
+/// Loads the newest snapshot that verifies, with its body. An older one is
+/// used only if the newest is damaged; the log must then still hold what
+/// follows it, which openraft checks.
+fn load_newest(dir: &Path) -> Result<Option<(SnapshotFile, Vec<u8>)>> {
     let files = snapshot_files(dir)?;
     let mut last_err = None;
     for (_, path) in files.iter().rev() {
         let bytes =
             std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        match unframe(&bytes, path).and_then(|b| {
-            decode::<SnapshotFile>(b).map_err(|e| Error::Corrupt {
-                path: path.clone(),
-                msg: e.to_string(),
-            })
-        }) {
-            Ok(s) => {
-                s.rep
-                    .tree
-                    .check_invariants()
-                    .map_err(|msg| Error::Corrupt {
-                        path: path.clone(),
-                        msg,
-                    })?;
-                return Ok(Some(s));
-            }
+        match unframe(&bytes, path).and_then(|body| Ok((parse(body, path)?, body.to_vec()))) {
+            Ok(loaded) => return Ok(Some(loaded)),
             Err(e) => {
                 tracing::error!("skipping snapshot: {e}");
                 last_err = Some(e);
@@ -154,8 +170,8 @@ impl StateMachine {
     /// `db`. Returns the snapshot's last log index, if any.
     pub fn open(db: Arc<Db>, dir: &Path, keep: usize) -> Result<(StateMachine, Option<LogId>)> {
         let restored = load_newest(dir)?;
-        let last = restored.as_ref().and_then(|s| s.meta.last_log_id);
-        if let Some(s) = restored {
+        let last = restored.as_ref().and_then(|(s, _)| s.meta.last_log_id);
+        if let Some((s, _)) = restored {
             db.lock().rep = s.rep;
         }
         Ok((
@@ -194,23 +210,10 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
             rep,
         };
         let body = encode(&file);
-        let bytes = frame(&body);
         let index = last.map(|l| l.index).unwrap_or(0);
-        let name = format!("{SNAP_PREFIX}{index:020}{SNAP_SUFFIX}");
-        let dir = self.dir.clone();
-        let keep = self.keep;
-        let len = bytes.len();
-        let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-            write_atomically(&dir, &name, &bytes)?;
-            // Older snapshots beyond `keep` go; the log was purged only up to
-            // what the newest covers.
-            if let Ok(files) = snapshot_files(&dir) {
-                let excess = files.len().saturating_sub(keep);
-                for (_, p) in files.into_iter().take(excess) {
-                    let _ = std::fs::remove_file(p);
-                }
-            }
-            Ok(bytes)
+        let (dir, keep) = (self.dir.clone(), self.keep);
+        let (body, len) = tokio::task::spawn_blocking(move || {
+            store(&dir, index, &body, keep).map(|len| (body, len))
         })
         .await
         .map_err(|e| snap_err(e, ErrorVerb::Write))?
@@ -221,11 +224,7 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
         });
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(
-                unframe(&bytes, Path::new(""))
-                    .map(<[u8]>::to_vec)
-                    .unwrap_or_default(),
-            )),
+            snapshot: Box::new(Cursor::new(body)),
         })
     }
 }
@@ -270,16 +269,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError> {
         let body = snapshot.into_inner();
-        let file: SnapshotFile = decode(&body).map_err(|e| snap_err(e, ErrorVerb::Read))?;
-        file.rep
-            .tree
-            .check_invariants()
+        let file = parse(&body, Path::new("(received snapshot)"))
             .map_err(|e| snap_err(e, ErrorVerb::Read))?;
         let index = meta.last_log_id.map(|l| l.index).unwrap_or(0);
-        let name = format!("{SNAP_PREFIX}{index:020}{SNAP_SUFFIX}");
-        let bytes = frame(&body);
-        let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&dir, &name, &bytes))
+        let (dir, keep) = (self.dir.clone(), self.keep);
+        tokio::task::spawn_blocking(move || store(&dir, index, &body, keep))
             .await
             .map_err(|e| snap_err(e, ErrorVerb::Write))?
             .map_err(|e| snap_err(e, ErrorVerb::Write))?;
@@ -298,12 +292,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .await
             .map_err(|e| snap_err(e, ErrorVerb::Read))?
             .map_err(|e| snap_err(e, ErrorVerb::Read))?;
-        Ok(loaded.map(|f| {
-            let meta = f.meta.clone();
-            Snapshot {
-                meta,
-                snapshot: Box::new(Cursor::new(encode(&f))),
-            }
+        Ok(loaded.map(|(f, body)| Snapshot {
+            meta: f.meta,
+            snapshot: Box::new(Cursor::new(body)),
         }))
     }
 }
