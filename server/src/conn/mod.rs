@@ -436,7 +436,13 @@ impl Conn {
                 }
             },
             r if reads::is_read(r) => {
-                self.queue.push_back(Slot::Read { frame, started });
+                if self.queue.is_empty() {
+                    // Nothing before it: answer now, from this decoding.
+                    self.drain_msgs();
+                    self.read(r, xid_, started);
+                } else {
+                    self.queue.push_back(Slot::Read { frame, started });
+                }
             }
             Request::Reconfig(_) => {
                 self.answer_here(req, xid_, ErrorCode::RECONFIG_DISABLED, None, started)
@@ -640,13 +646,11 @@ impl Conn {
                     }
                 }
                 Some(Slot::Read { .. }) => {
-                    // Notifications already fired must precede data that
-                    // shows their change.
-                    while let Ok(m) = self.rx.try_recv() {
-                        self.on_msg(m);
-                    }
+                    self.drain_msgs();
                     if let Some(Slot::Read { frame, started }) = self.queue.pop_front() {
-                        self.read(&frame, started);
+                        if let Ok(rf) = RequestFrame::decode(&frame) {
+                            self.read(&rf.request, rf.xid, started);
+                        }
                     }
                 }
                 _ => break,
@@ -671,22 +675,25 @@ impl Conn {
         }
     }
 
-    fn read(&mut self, frame: &[u8], started: Instant) {
-        let Ok(rf) = RequestFrame::decode(frame) else {
-            return;
-        };
-        let session = self.session.map(|s| s.id).unwrap_or(0);
-        let super_digest = self.sh.db.super_digest.clone();
+    /// Takes what the state machine sent so far: notifications already
+    /// fired must reach the client before data that shows their change.
+    fn drain_msgs(&mut self) {
+        while let Ok(m) = self.rx.try_recv() {
+            self.on_msg(m);
+        }
+    }
+
+    fn read(&mut self, req: &Request<'_>, xid_: i32, started: Instant) {
         let who = reads::Reader {
             conn: self.id,
-            session,
+            session: self.session.map(|s| s.id).unwrap_or(0),
             auth: &self.auth,
-            super_digest: super_digest.as_deref(),
+            super_digest: self.sh.db.super_digest.as_deref(),
         };
         let (notes, bytes) = {
             let mut st = self.sh.db.lock();
-            let notes = reads::set_watches(&mut st, self.id, &rf.request);
-            (notes, reads::answer(&mut st, &who, rf.xid, &rf.request))
+            let notes = reads::set_watches(&mut st, self.id, req);
+            (notes, reads::answer(&mut st, &who, xid_, req))
         };
         for n in notes {
             self.send(&n);
@@ -696,12 +703,12 @@ impl Conn {
         self.send(&bytes);
         self.record(
             started,
-            rf.request.opcode(),
-            rf.xid,
+            req.opcode(),
+            xid_,
             header.map(|h| h.zxid).unwrap_or(0),
         );
-        if !matches!(rf.request, Request::Ping) {
-            self.event_request(&rf.request, rf.xid, code, started);
+        if !matches!(req, Request::Ping) {
+            self.event_request(req, xid_, code, started);
         }
     }
 
