@@ -14,18 +14,13 @@ use common::Embedded;
 const GET_CHILDREN: i32 = 8;
 
 fn children(body: &[u8]) -> Vec<String> {
-    let mut at = 16;
-    let n = i32::from_be_bytes(body[at..at + 4].try_into().unwrap());
-    at += 4;
-    (0..n)
-        .map(|_| {
-            let len = i32::from_be_bytes(body[at..at + 4].try_into().unwrap()) as usize;
-            at += 4;
-            let s = String::from_utf8(body[at..at + len].to_vec()).unwrap();
-            at += len;
-            s
-        })
-        .collect()
+    match zkproto::ReplyFrame::decode(body, Some(zkproto::OpCode::GetChildren)) {
+        Ok(zkproto::ReplyFrame {
+            body: zkproto::Response::GetChildren(r),
+            ..
+        }) => r.children.iter().map(|c| c.to_string()).collect(),
+        other => panic!("not a getChildren reply: {other:?}"),
+    }
 }
 
 #[test]
