@@ -32,6 +32,16 @@ pub enum ProtoError {
     OpNotAllowed { opcode: i32, context: &'static str },
     #[error("{what}: unexpected value {value}")]
     BadValue { what: &'static str, value: i64 },
+    /// A zkserver peer frame whose bytes 4..8 are not `zkR1`.
+    #[error("peer frame: bad magic {0:02x?} (expected \"zkR1\")")]
+    BadPeerMagic([u8; 4]),
+    #[error("peer frame: unknown kind {0}")]
+    UnknownPeerKind(u8),
+    #[error("peer frame length {len} exceeds the maximum of {max} bytes")]
+    PeerFrameTooLarge { len: usize, max: usize },
+    /// A peer frame body that is not the MessagePack the kind calls for.
+    #[error("peer {kind} body: {msg}")]
+    BadPeerBody { kind: &'static str, msg: String },
     /// An event log line that is not a valid event (see `event`).
     #[error("line {line}: {msg}")]
     BadEventLine { line: u64, msg: String },

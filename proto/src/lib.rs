@@ -8,6 +8,7 @@
 //! - [`pairing`]: matching replies to requests by xid, needed to decode replies.
 //! - [`fourlw`]: four-letter-word admin commands.
 //! - [`event`]: the JSON event every zkops tool writes or reads.
+//! - [`peer`]: zkserver's own member-to-member protocol (Raft RPCs), not ZooKeeper's.
 //!
 //! Decoding is canonical: anything that decodes re-encodes to the same bytes.
 
@@ -21,6 +22,7 @@ pub mod jute;
 pub mod multi;
 pub mod opcode;
 pub mod pairing;
+pub mod peer;
 pub mod records;
 pub mod request;
 pub mod response;

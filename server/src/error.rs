@@ -33,6 +33,11 @@ pub enum Error {
     #[error("raft: {0}")]
     Raft(String),
 
+    /// A member spoke the peer protocol wrongly, or refused us (wrong
+    /// cluster, wrong member id); `peer` is its address.
+    #[error("peer {peer}: {msg}")]
+    Peer { peer: String, msg: String },
+
     #[error("server is shutting down")]
     ShuttingDown,
 }
@@ -42,6 +47,13 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    pub fn peer(peer: impl std::fmt::Display, msg: impl Into<String>) -> Error {
+        Error::Peer {
+            peer: peer.to_string(),
+            msg: msg.into(),
         }
     }
 

@@ -43,6 +43,7 @@ fn capture_quorum_connections_are_on_quorum_ports() {
             match q.message.protocol {
                 zktraffic::quorum::QuorumProtocol::Zab => assert_eq!(port, 2888),
                 zktraffic::quorum::QuorumProtocol::Election => assert_eq!(port, 3888),
+                zktraffic::quorum::QuorumProtocol::ZkPeer => panic!("no zkserver in {port}"),
             }
             assert!(q.conn.server.ip().is_loopback() && q.conn.client.ip().is_loopback());
         }

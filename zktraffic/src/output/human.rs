@@ -202,6 +202,7 @@ impl Human {
                 let proto = match q.message.protocol {
                     crate::quorum::QuorumProtocol::Zab => "ZAB",
                     crate::quorum::QuorumProtocol::Election => "FLE",
+                    crate::quorum::QuorumProtocol::ZkPeer => "PEER",
                 };
                 let _ = write!(
                     s,

@@ -39,6 +39,8 @@ impl Json {
 
     pub fn event(&mut self, e: &Event) -> Line {
         let conn = e.conn();
+        // zkserver's peer RPCs get a kind each (`traffic.peer.append`, ...).
+        let peer_kind;
         let (kind, level) = match e {
             Event::Exchange(_) => ("traffic.request", Level::Info),
             Event::Connect(_) => ("traffic.connect", Level::Info),
@@ -50,6 +52,10 @@ impl Json {
             Event::Quorum(q) => match q.message.protocol {
                 QuorumProtocol::Zab => ("traffic.zab", Level::Debug),
                 QuorumProtocol::Election => ("traffic.election", Level::Debug),
+                QuorumProtocol::ZkPeer => {
+                    peer_kind = format!("traffic.peer.{}", q.message.kind);
+                    (peer_kind.as_str(), Level::Debug)
+                }
             },
         };
         if let Event::Exchange(Exchange { zxid: Some(z), .. }) = e {

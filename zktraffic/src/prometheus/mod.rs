@@ -211,6 +211,7 @@ impl Metrics {
                 let protocol = match q.message.protocol {
                     QuorumProtocol::Election => "election",
                     QuorumProtocol::Zab => "zab",
+                    QuorumProtocol::ZkPeer => "peer",
                 };
                 let mut key = (protocol, q.message.kind.clone());
                 if !self.quorum.contains_key(&key) && self.quorum.len() >= MAX_QUORUM_KINDS {

@@ -1,8 +1,14 @@
 //! The servers' own protocols: leader election (FLE, port 3888) and ZAB
-//! (port 2888). Interface fixed here; decoders in submodules:
-//! [`fle`] (election connection header and notifications), [`zab`]
-//! (QuorumPackets and streamed snapshots) and [`txn`] (transactions inside
-//! proposals, and the client requests learners forward).
+//! (port 2888), or on that same port zkserver's peer protocol (Raft RPCs).
+//! Interface fixed here; decoders in submodules: [`fle`] (election
+//! connection header and notifications), [`zab`] (QuorumPackets and
+//! streamed snapshots), [`txn`] (transactions inside proposals, and the
+//! client requests learners forward) and [`zkpeer`] (zkserver's frames).
+//!
+//! A quorum-port connection is ZAB or zkserver's by its first bytes: a
+//! peer frame has `zkR1` at offset 4, where a ZAB packet has its type (a
+//! small int). A connection joined mid-stream is zkserver's if a whole
+//! valid peer header shows up in its first bytes, ZAB otherwise.
 //!
 //! Every decoder works on one direction's reassembled byte stream, keeps at
 //! most one partial message buffered (bounded: 512 KiB + header for
@@ -13,12 +19,15 @@
 mod fle;
 mod txn;
 mod zab;
+mod zkpeer;
 
 /// Which quorum protocol a connection speaks (chosen by port).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QuorumProtocol {
     Election,
     Zab,
+    /// zkserver's Raft RPCs (see `zkproto::peer`).
+    ZkPeer,
 }
 
 /// One decoded quorum message.
@@ -56,6 +65,12 @@ impl StreamParser for fle::Election {
     }
 }
 
+impl StreamParser for zkpeer::ZkPeer {
+    fn parse(&mut self, client: bool, input: &[u8], out: &mut Vec<QuorumMessage>) -> Parsed {
+        zkpeer::ZkPeer::parse(self, client, input, out)
+    }
+}
+
 impl StreamParser for zab::Zab {
     fn parse(&mut self, client: bool, input: &[u8], out: &mut Vec<QuorumMessage>) -> Parsed {
         zab::Zab::parse(self, client, input, out)
@@ -84,8 +99,41 @@ pub(crate) fn feed_chunks<P: StreamParser>(
 
 #[derive(Debug)]
 enum Inner {
+    /// A quorum-port connection before its first bytes tell which protocol.
+    Undecided {
+        mid_stream: bool,
+    },
     Election(fle::Election),
     Zab(zab::Zab),
+    ZkPeer(zkpeer::ZkPeer),
+}
+
+/// Bytes of a connection joined mid-stream looked through for a peer
+/// header before it is taken for ZAB: several peer frames' worth.
+const MID_STREAM_PROBE: usize = 1024;
+
+enum Choice {
+    Wait,
+    Zab,
+    ZkPeer,
+}
+
+fn choose(b: &[u8], mid_stream: bool) -> Choice {
+    if mid_stream {
+        if zkpeer::has_header(b) {
+            Choice::ZkPeer
+        } else if b.len() >= MID_STREAM_PROBE {
+            Choice::Zab
+        } else {
+            Choice::Wait
+        }
+    } else {
+        match b.get(4..8) {
+            None => Choice::Wait,
+            Some(m) if m == zkproto::peer::MAGIC => Choice::ZkPeer,
+            Some(_) => Choice::Zab,
+        }
+    }
 }
 
 /// Decodes one connection's byte streams (both directions), buffering
@@ -99,10 +147,13 @@ pub struct QuorumDecoder {
 }
 
 impl QuorumDecoder {
+    /// `Zab` means the quorum port: ZAB or zkserver's peer protocol, as
+    /// the first bytes tell.
     pub fn new(protocol: QuorumProtocol) -> Self {
         let inner = match protocol {
             QuorumProtocol::Election => Inner::Election(fle::Election::new()),
-            QuorumProtocol::Zab => Inner::Zab(zab::Zab::new()),
+            QuorumProtocol::Zab => Inner::Undecided { mid_stream: false },
+            QuorumProtocol::ZkPeer => Inner::ZkPeer(zkpeer::ZkPeer::new()),
         };
         QuorumDecoder {
             protocol,
@@ -111,8 +162,50 @@ impl QuorumDecoder {
         }
     }
 
+    /// What the connection speaks (`Zab` also while not yet known).
     pub fn protocol(&self) -> QuorumProtocol {
         self.protocol
+    }
+
+    /// Buffers a quorum-port connection's first bytes until they tell its
+    /// protocol, then decodes what both sides buffered.
+    fn decide(
+        &mut self,
+        from_client_side: bool,
+        data: &[u8],
+        mid_stream: bool,
+        out: &mut Vec<QuorumMessage>,
+    ) -> u64 {
+        self.pending[usize::from(!from_client_side)].extend_from_slice(data);
+        let choice = choose(&self.pending[usize::from(!from_client_side)], mid_stream);
+        self.inner = match choice {
+            Choice::Wait => return 0,
+            Choice::Zab => {
+                let mut z = zab::Zab::new();
+                if mid_stream {
+                    z.gap(true);
+                    z.gap(false);
+                }
+                Inner::Zab(z)
+            }
+            Choice::ZkPeer => {
+                self.protocol = QuorumProtocol::ZkPeer;
+                let mut p = zkpeer::ZkPeer::new();
+                if mid_stream {
+                    p.gap(true);
+                    p.gap(false);
+                }
+                Inner::ZkPeer(p)
+            }
+        };
+        let mut skipped = 0;
+        for client in [true, false] {
+            let buffered = std::mem::take(&mut self.pending[usize::from(!client)]);
+            if !buffered.is_empty() {
+                skipped += self.feed(client, &buffered, out);
+            }
+        }
+        skipped
     }
 
     /// Feeds contiguous bytes sent by one side (`from_client_side`: by the
@@ -126,8 +219,13 @@ impl QuorumDecoder {
     ) -> u64 {
         let pending = &mut self.pending[usize::from(!from_client_side)];
         let parser: &mut dyn StreamParser = match &mut self.inner {
+            Inner::Undecided { mid_stream } => {
+                let mid_stream = *mid_stream;
+                return self.decide(from_client_side, data, mid_stream, out);
+            }
             Inner::Election(e) => e,
             Inner::Zab(z) => z,
+            Inner::ZkPeer(p) => p,
         };
         let first_new = out.len();
         let mut parse =
@@ -158,8 +256,10 @@ impl QuorumDecoder {
         pending.clear();
         pending.shrink_to_fit();
         match &mut self.inner {
+            Inner::Undecided { mid_stream } => *mid_stream = true,
             Inner::Election(e) => e.gap(from_client_side),
             Inner::Zab(z) => z.gap(from_client_side),
+            Inner::ZkPeer(p) => p.gap(from_client_side),
         }
     }
 

@@ -257,6 +257,9 @@ pub struct Totals {
     pub four_letter_words: u64,
     pub anomalies: u64,
     pub quorum_messages: u64,
+    /// zkserver peer-protocol frames (part of `quorum_messages`) per kind
+    /// (`append`, `append_resp`, `vote`, ...), most frequent first.
+    pub peer_rpcs_by_kind: Vec<(String, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -475,6 +478,8 @@ pub struct Stats {
     four_letter_words: u64,
     anomalies: u64,
     quorum_messages: u64,
+    /// Keyed by the decoder's kind names: a fixed set of nine.
+    peer_rpcs_by_kind: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -503,6 +508,7 @@ impl Stats {
             four_letter_words: 0,
             anomalies: 0,
             quorum_messages: 0,
+            peer_rpcs_by_kind: BTreeMap::new(),
         }
     }
 
@@ -604,6 +610,12 @@ impl Stats {
             Event::Quorum(q) => {
                 self.see_ts(q.ts);
                 self.quorum_messages += 1;
+                if q.message.protocol == crate::quorum::QuorumProtocol::ZkPeer {
+                    *self
+                        .peer_rpcs_by_kind
+                        .entry(q.message.kind.clone())
+                        .or_default() += 1;
+                }
             }
         }
     }
@@ -656,6 +668,12 @@ impl Stats {
             .map(|(t, n)| (name(*t), *n))
             .collect();
         notifications_by_type.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut peer_rpcs_by_kind: Vec<(String, u64)> = self
+            .peer_rpcs_by_kind
+            .iter()
+            .map(|(k, n)| (k.clone(), *n))
+            .collect();
+        peer_rpcs_by_kind.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let totals = Totals {
             requests: self.total.row("ALL", rate_window),
             pings: self.pings,
@@ -671,6 +689,7 @@ impl Stats {
             four_letter_words: self.four_letter_words,
             anomalies: self.anomalies,
             quorum_messages: self.quorum_messages,
+            peer_rpcs_by_kind,
         };
         Snapshot {
             start_secs: self.start.map(|t| t.as_secs_f64()),

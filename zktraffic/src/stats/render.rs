@@ -164,6 +164,9 @@ pub fn render_text(snap: &Snapshot, dims: &[Dim]) -> String {
             fmt_counts(&t.notifications_by_type)
         );
     }
+    if !t.peer_rpcs_by_kind.is_empty() {
+        let _ = writeln!(out, "peer RPCs: {}", fmt_counts(&t.peer_rpcs_by_kind));
+    }
     for dim in dims {
         let Some(table) = snap.table(*dim) else {
             continue;
