@@ -20,6 +20,11 @@
 //!   crash part-way leaves a run with no holes;
 //! - a file is never reused: a removed segment's name is recreated as a new
 //!   file, so stale bytes cannot reappear behind a truncation.
+//!
+//! The last segment is written into space allocated ahead of it
+//! (`WalOptions::prealloc_bytes`), so most fdatasyncs neither grow the file
+//! nor allocate blocks, and its end on disk is zeros that recovery treats as
+//! a clean end; sealing cuts a segment back to its records first.
 
 mod meta;
 mod record;
@@ -30,8 +35,12 @@ mod tests;
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::FallocateFlags;
+use rustix::io::Errno;
 
 use record::Decoded;
 use segment::Segment;
@@ -53,6 +62,11 @@ pub struct WalOptions {
     /// Off only for tests and benchmarks: skips every fsync, so nothing is
     /// durable against a power cut (still safe against a process crash).
     pub fsync: bool,
+    /// The last segment's file grows by at least this much at a time
+    /// (`fallocate`), as ZooKeeper pads its log files: an fdatasync into
+    /// space already allocated does not wait for block allocation and a
+    /// size change to be journaled. 0 grows it write by write.
+    pub prealloc_bytes: u64,
 }
 
 impl Default for WalOptions {
@@ -60,6 +74,7 @@ impl Default for WalOptions {
         WalOptions {
             segment_bytes: 64 << 20,
             fsync: true,
+            prealloc_bytes: 4 << 20,
         }
     }
 }
@@ -84,50 +99,120 @@ pub struct TornTail {
     pub reason: String,
 }
 
+/// Whether a failed `fallocate` means the filesystem cannot preallocate at
+/// all (some network and FUSE filesystems, old kernels), so the log goes on
+/// without it, rather than that this call failed (a full disk, an I/O
+/// error), which must fail the write it was for.
+fn cannot_preallocate(e: Errno) -> bool {
+    e == Errno::OPNOTSUPP || e == Errno::NOTSUP || e == Errno::NOSYS
+}
+
 /// The writer of the last segment.
 struct Active {
     file: File,
     /// Encoded records not yet handed to the OS.
     pending: Vec<u8>,
-    /// Bytes in the file itself.
+    /// Bytes of records in the file itself: the next write goes here.
     written: u64,
+    /// The file's length: `written` plus preallocated space, which reads as
+    /// zeros.
+    allocated: u64,
     /// Whether bytes were written since the last fdatasync.
     unsynced: bool,
 }
 
 impl Active {
+    /// The writer of a segment found at open or left by a truncation: its
+    /// records end at `seg.len`, anything after that is preallocated zeros.
     fn open(seg: &Segment) -> Result<Active> {
         let file = OpenOptions::new()
-            .append(true)
+            .write(true)
             .open(&seg.path)
-            .map_err(|e| Error::io(format!("open {}", seg.path.display()), e))?;
+            .map_err(io_err("open", &seg.path))?;
+        let allocated = file.metadata().map_err(io_err("stat", &seg.path))?.len();
         Ok(Active {
             file,
             pending: Vec::new(),
             written: seg.len,
+            allocated,
             unsynced: false,
         })
     }
 
-    fn write_out(&mut self, path: &Path) -> Result<()> {
+    /// Hands the buffered records to the OS. `chunk` is how far ahead to
+    /// allocate (0: not at all), shared by every segment of the log so that
+    /// a filesystem found unable to preallocate is not asked again.
+    fn write_out(&mut self, path: &Path, chunk: &mut u64) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let end = self.written + self.pending.len() as u64;
+        if end > self.allocated {
+            self.preallocate(end, chunk, path)?;
+        }
+        // Positional, not O_APPEND: the file's end is past the records.
         self.file
-            .write_all(&self.pending)
-            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
-        self.written += self.pending.len() as u64;
+            .write_all_at(&self.pending, self.written)
+            .map_err(io_err("write", path))?;
+        self.written = end;
+        self.allocated = self.allocated.max(end);
         self.pending.clear();
         self.unsynced = true;
         Ok(())
     }
 
-    fn sync(&mut self, path: &Path, fsync: bool) -> Result<()> {
-        self.write_out(path)?;
+    /// Extends the file to at least `end` bytes, by `chunk` at a time.
+    /// Failing here fails the write, as a full disk would have anyway, and
+    /// nothing written before is touched.
+    fn preallocate(&mut self, end: u64, chunk: &mut u64, path: &Path) -> Result<()> {
+        if *chunk == 0 {
+            return Ok(());
+        }
+        let len = (end - self.allocated).max(*chunk);
+        match rustix::fs::fallocate(&self.file, FallocateFlags::empty(), self.allocated, len) {
+            Ok(()) => {
+                self.allocated += len;
+                Ok(())
+            }
+            Err(e) if cannot_preallocate(e) => {
+                tracing::warn!(
+                    "{}: the filesystem cannot preallocate ({e}); WAL segments grow write by write",
+                    path.display()
+                );
+                *chunk = 0;
+                Ok(())
+            }
+            Err(e) => Err(Error::io(
+                format!("preallocate {}", path.display()),
+                e.into(),
+            )),
+        }
+    }
+
+    fn sync(&mut self, path: &Path, fsync: bool, chunk: &mut u64) -> Result<()> {
+        self.write_out(path, chunk)?;
         if self.unsynced && fsync {
-            self.file
-                .sync_data()
-                .map_err(|e| Error::io(format!("fdatasync {}", path.display()), e))?;
+            self.file.sync_data().map_err(io_err("fdatasync", path))?;
+        }
+        self.unsynced = false;
+        Ok(())
+    }
+
+    /// The last sync of a segment before the next one is created. Its
+    /// preallocated tail is cut first, so that a closed segment holds
+    /// exactly its records; a full fsync then makes the new length durable
+    /// too (an fdatasync need not, for a shrink), once per segment.
+    fn seal(&mut self, path: &Path, fsync: bool, chunk: &mut u64) -> Result<()> {
+        self.write_out(path, chunk)?;
+        if self.allocated == self.written {
+            return self.sync(path, fsync, chunk);
+        }
+        self.file
+            .set_len(self.written)
+            .map_err(io_err("truncate", path))?;
+        self.allocated = self.written;
+        if fsync {
+            self.file.sync_all().map_err(io_err("fsync", path))?;
         }
         self.unsynced = false;
         Ok(())
@@ -142,6 +227,9 @@ pub struct Wal {
     segments: Vec<Segment>,
     /// Present exactly when `segments` is not empty; writes its last one.
     active: Option<Active>,
+    /// How far ahead the last segment is allocated: `opts.prealloc_bytes`,
+    /// or 0 once the filesystem has refused.
+    prealloc: u64,
     purged: Option<u64>,
     /// A segment was created since the directory was last fsynced.
     dir_dirty: bool,
@@ -236,6 +324,7 @@ impl Wal {
         let active = segments.last().map(Active::open).transpose()?;
         let wal = Wal {
             dir: dir.to_path_buf(),
+            prealloc: opts.prealloc_bytes,
             opts,
             segments,
             active,
@@ -286,7 +375,7 @@ impl Wal {
     pub fn sync(&mut self) -> Result<()> {
         self.guard(|wal| {
             if let (Some(active), Some(seg)) = (wal.active.as_mut(), wal.segments.last()) {
-                active.sync(&seg.path, wal.opts.fsync)?;
+                active.sync(&seg.path, wal.opts.fsync, &mut wal.prealloc)?;
             }
             wal.sync_dir_if_dirty()
         })
@@ -311,7 +400,7 @@ impl Wal {
         }
         // The reader goes through the file, so buffered records must be in it.
         self.guard(|wal| match (wal.active.as_mut(), wal.segments.last()) {
-            (Some(active), Some(seg)) => active.write_out(&seg.path),
+            (Some(active), Some(seg)) => active.write_out(&seg.path, &mut wal.prealloc),
             _ => Ok(()),
         })?;
 
@@ -450,7 +539,7 @@ impl Wal {
         seg.offsets.push(seg.len);
         seg.len += size;
         if active.pending.len() >= WRITE_BUFFER {
-            active.write_out(&seg.path)?;
+            active.write_out(&seg.path, &mut self.prealloc)?;
         }
         Ok(())
     }
@@ -459,7 +548,7 @@ impl Wal {
     /// is created, so that a crash can only tear the newest segment.
     fn seal(&mut self) -> Result<()> {
         if let (Some(active), Some(seg)) = (self.active.as_mut(), self.segments.last()) {
-            active.sync(&seg.path, self.opts.fsync)?;
+            active.seal(&seg.path, self.opts.fsync, &mut self.prealloc)?;
         }
         self.sync_dir_if_dirty()
     }
@@ -467,7 +556,7 @@ impl Wal {
     fn start_segment(&mut self, first: u64) -> Result<()> {
         let seg = Segment::new(&self.dir, first);
         let file = OpenOptions::new()
-            .append(true)
+            .write(true)
             .create_new(true)
             .open(&seg.path)
             .map_err(io_err("create", &seg.path))?;
@@ -476,6 +565,7 @@ impl Wal {
             file,
             pending: Vec::new(),
             written: 0,
+            allocated: 0,
             unsynced: false,
         });
         self.dir_dirty = true;
@@ -536,7 +626,10 @@ impl Wal {
             if self.opts.fsync {
                 active.file.sync_all().map_err(io_err("fsync", &seg.path))?;
             }
+            // The preallocated space went too; the next write allocates
+            // again from here.
             active.written = cut;
+            active.allocated = cut;
         }
         seg.offsets.truncate((from - seg.first) as usize);
         seg.len = cut;

@@ -23,13 +23,24 @@ fn list_segments(dir: &Path) -> Result<Vec<u64>> {
     Ok(firsts)
 }
 
-/// Damage is a torn tail only at the end of the last segment with no sound
-/// record after it; anything else is corruption.
+/// Damage is a torn tail only in the last segment, and only with no sound
+/// record after it, or with a whole never-written page (4096 aligned bytes
+/// of zeros) between it and that record; anything else is corruption.
+///
+/// The exception is for preallocation: the end of the last segment is
+/// allocated zeros, and until an fdatasync the kernel may write its dirty
+/// pages back in any order, so a crash can keep a later page of records
+/// and lose an earlier one, which then reads as zeros. Those records were
+/// never synced, so never acknowledged, and dropping them loses nothing.
+/// Damage of any other shape (a flipped or stale byte) followed by a sound
+/// record is not what a crash leaves, and stops the start instead of
+/// silently cutting the log.
 fn check_torn(path: &Path, damage: &Damage, is_last: bool) -> Result<()> {
-    let why_not_torn = match damage.sound_record_after {
-        Some(at) => format!("a sound record follows at offset {at}"),
-        None if !is_last => "later segments follow".to_string(),
-        None => return Ok(()),
+    let why_not_torn = match (damage.sound_record_after, damage.zero_page) {
+        (Some(_), Some(_)) if is_last => return Ok(()),
+        (Some(at), _) => format!("a sound record follows at offset {at}"),
+        (None, _) if !is_last => "later segments follow".to_string(),
+        (None, _) => return Ok(()),
     };
     Err(Error::Corrupt {
         path: path.to_path_buf(),
@@ -51,11 +62,18 @@ fn cut_torn_tail(seg: &Segment, damage: Damage, fsync: bool) -> Result<TornTail>
     if fsync {
         file.sync_all().map_err(io_err("fsync", path))?;
     }
+    let reason = match (damage.zero_page, damage.sound_record_after) {
+        (Some(page), Some(at)) => format!(
+            "{}; never-written page at {page} before offset {at}",
+            damage.reason
+        ),
+        _ => damage.reason,
+    };
     Ok(TornTail {
         segment: path.clone(),
         offset: damage.offset,
         dropped_bytes: file_len.saturating_sub(damage.offset),
-        reason: damage.reason,
+        reason,
     })
 }
 

@@ -8,6 +8,9 @@ use crate::{Error, Result};
 const PREFIX: &str = "log-";
 const SUFFIX: &str = ".wal";
 const DIGITS: usize = 20;
+/// The unit in which the page cache writes a file back: a crash can leave
+/// any subset of the pages written since the last fsync.
+const PAGE: usize = 4096;
 
 /// Names sort in index order because the number is zero-padded to the
 /// width of `u64::MAX`.
@@ -79,13 +82,29 @@ pub(super) struct Damage {
     pub offset: u64,
     pub reason: String,
     /// A sound record found after the damage: proof that this is not a torn
-    /// tail.
+    /// tail, unless `zero_page` says otherwise.
     pub sound_record_after: Option<u64>,
+    /// The first whole page of zeros between the damage and that record.
+    pub zero_page: Option<u64>,
+}
+
+/// Offset of the first page-aligned, page-long run of zeros within
+/// `buf[from..to]`.
+fn first_zero_page(buf: &[u8], from: usize, to: usize) -> Option<usize> {
+    let to = to.min(buf.len());
+    (from.next_multiple_of(PAGE)..)
+        .step_by(PAGE)
+        .take_while(|&p| p + PAGE <= to)
+        .find(|&p| buf[p..p + PAGE].iter().all(|&b| b == 0))
 }
 
 /// Reads a whole segment and indexes its records up to the first damage.
 /// Records that decode but carry the wrong index are corruption outright:
-/// a crash can cut a write short, not renumber it.
+/// a crash can cut a write short, not renumber it. Zeros from a record
+/// boundary to the end of the file are no damage: that is space allocated
+/// ahead of the records and not yet written. (A sealed segment was cut back
+/// to its records; had zeros replaced some of them, the next segment would
+/// not start where this one ends, and recovery says so.)
 pub(super) fn scan(path: &Path, first: u64) -> Result<(Segment, Option<Damage>)> {
     let buf = std::fs::read(path).map_err(|e| Error::io(format!("read {}", path.display()), e))?;
     let corrupt = |msg: String| Error::Corrupt {
@@ -117,6 +136,7 @@ pub(super) fn scan(path: &Path, first: u64) -> Result<(Segment, Option<Damage>)>
                     "offset {at}: record {index} where record {expected} belongs"
                 )));
             }
+            _ if buf[at..].iter().all(|&b| b == 0) => break,
             _ => {
                 let resume = match decoded {
                     Decoded::BadPayload { end, .. } => Some(end),
@@ -127,10 +147,14 @@ pub(super) fn scan(path: &Path, first: u64) -> Result<(Segment, Option<Damage>)>
                 let sound_record_after = resume
                     .and_then(|from| record::next_plausible_header(&buf, from, expected))
                     .map(|o| o as u64);
+                let zero_page = sound_record_after
+                    .and_then(|to| first_zero_page(&buf, at, to as usize))
+                    .map(|p| p as u64);
                 let damage = Damage {
                     offset: at as u64,
                     reason: decoded.damage(),
                     sound_record_after,
+                    zero_page,
                 };
                 seg.len = at as u64;
                 return Ok((seg, Some(damage)));

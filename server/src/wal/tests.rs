@@ -12,6 +12,16 @@ fn opts(segment_bytes: u64) -> WalOptions {
     WalOptions {
         segment_bytes,
         fsync: true,
+        ..WalOptions::default()
+    }
+}
+
+const PREALLOC: u64 = 4 << 20;
+
+fn opts_prealloc(segment_bytes: u64, prealloc_bytes: u64) -> WalOptions {
+    WalOptions {
+        prealloc_bytes,
+        ..opts(segment_bytes)
     }
 }
 
@@ -100,7 +110,8 @@ fn round_trip_across_segment_rollover() {
 
     let files = segment_files(&dir);
     assert!(files.len() > 5, "rolled over into {} files", files.len());
-    for f in &files {
+    // The last segment is still preallocated; the sealed ones were cut back.
+    for f in &files[..files.len() - 1] {
         assert!(
             file_len(f) <= 120,
             "{} is {} bytes",
@@ -218,19 +229,27 @@ fn flipped_bytes_in_the_last_record_are_a_torn_tail() {
 }
 
 #[test]
-fn zeros_after_the_last_record_are_a_torn_tail() {
+fn zeros_after_the_last_record_are_a_clean_end() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let seg = ten_records(tmp.path());
+    let (mut wal, _) = Wal::open(tmp.path(), opts_prealloc(1 << 20, 0)).expect("open");
+    fill(&mut wal, 1..=10, "t");
+    wal.sync().expect("sync");
+    drop(wal);
+    let seg = segment_files(tmp.path()).remove(0);
     let good = file_len(&seg);
+    // What a crash can leave where the size got ahead of the data, even
+    // without preallocation; not a whole page, so not page-aligned luck.
     OpenOptions::new()
         .write(true)
         .open(&seg)
-        .and_then(|f| f.set_len(good + 4096))
+        .and_then(|f| f.set_len(good + 5000))
         .expect("extend");
-    let (wal, rec) = open(tmp.path(), 1 << 20);
-    let torn = rec.torn_tail.expect("torn");
-    assert_eq!((torn.offset, torn.dropped_bytes), (good, 4096));
+    let (mut wal, rec) = Wal::open(tmp.path(), opts_prealloc(1 << 20, 0)).expect("open");
+    assert_eq!(rec.torn_tail, None);
     assert_eq!(wal.last_index(), Some(10));
+    wal.append(11, b"next").expect("append");
+    wal.sync().expect("sync");
+    assert_eq!(record_at(&seg, good), 11, "appended right after record 10");
 }
 
 #[test]
@@ -275,7 +294,7 @@ fn damage_at_the_end_of_an_earlier_segment_is_corruption() {
     // The same damage at the end of the last segment is a torn tail.
     flip(victim, len - 1);
     let last = files.last().expect("files");
-    flip(last, file_len(last) - 1);
+    flip(last, offset_in_segment(first_of(last), 21, "s") - 1);
     let (wal, rec) = open(tmp.path(), 100);
     assert_eq!(rec.torn_tail.expect("torn").segment, *last);
     assert_eq!(wal.last_index(), Some(19));
@@ -593,11 +612,12 @@ fn check(wal: &mut Wal, model: &Model, read_all: bool) -> Result<(), TestCaseErr
     Ok(())
 }
 
-fn run(segment_bytes: u64, steps: Vec<Step>) -> Result<(), TestCaseError> {
+fn run(segment_bytes: u64, prealloc_bytes: u64, steps: Vec<Step>) -> Result<(), TestCaseError> {
     let tmp = tempfile::tempdir().expect("tempdir");
     let opts = WalOptions {
         segment_bytes,
         fsync: false,
+        prealloc_bytes,
     };
     let (mut wal, _) = Wal::open(tmp.path(), opts.clone()).expect("open");
     let mut model = Model::default();
@@ -689,9 +709,313 @@ proptest! {
     #[test]
     fn behaves_like_a_vec(
         segment_bytes in 40u64..400,
+        // Off, smaller than a record, a few records, the default.
+        prealloc_bytes in prop_oneof![Just(0u64), Just(16), Just(300), Just(PREALLOC)],
         steps in proptest::collection::vec(step(), 1..60),
     ) {
-        run(segment_bytes, steps)?;
+        run(segment_bytes, prealloc_bytes, steps)?;
+    }
+}
+
+/// The index of the sound record at `offset` of a segment file.
+fn record_at(path: &Path, offset: u64) -> u64 {
+    let bytes = fs::read(path).expect("read");
+    match record::decode(&bytes, offset as usize) {
+        record::Decoded::Record { index, .. } => index,
+        other => panic!("offset {offset}: {}", other.damage()),
+    }
+}
+
+#[test]
+fn a_preallocated_segment_reopens_where_its_records_end() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let seg = ten_records(tmp.path());
+    let records = offset_in_segment(1, 11, "t");
+    assert_eq!(file_len(&seg), PREALLOC, "allocated ahead of the records");
+
+    let (mut wal, rec) = open(tmp.path(), 1 << 20);
+    assert_eq!(rec.torn_tail, None, "zeros after the records are no damage");
+    assert_eq!((rec.first_index, rec.last_index), (Some(1), Some(10)));
+    assert_eq!(wal.read(1, 10).expect("read"), expect(1..=10, "t"));
+    fill(&mut wal, 11..=12, "t");
+    wal.sync().expect("sync");
+    assert_eq!(file_len(&seg), PREALLOC, "still within the first chunk");
+    assert_eq!(record_at(&seg, records), 11, "no gap before record 11");
+    drop(wal);
+
+    let (mut wal, rec) = open(tmp.path(), 1 << 20);
+    assert_eq!(rec.torn_tail, None);
+    assert_eq!(wal.read(1, 12).expect("read"), expect(1..=12, "t"));
+}
+
+#[test]
+fn the_file_grows_by_chunks_and_a_big_write_by_what_it_needs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut wal, _) = Wal::open(tmp.path(), opts_prealloc(1 << 30, 4096)).expect("open");
+    wal.append(1, &[1u8; 100]).expect("append");
+    wal.sync().expect("sync");
+    let seg = segment_files(tmp.path()).remove(0);
+    assert_eq!(file_len(&seg), 4096);
+    // Past the end of the allocation: more than a chunk is needed.
+    wal.append(2, &[2u8; 10_000]).expect("append");
+    wal.sync().expect("sync");
+    let records = encoded_len(100) + encoded_len(10_000);
+    assert_eq!(file_len(&seg), records.max(4096 + 4096));
+    drop(wal);
+    let (mut wal, rec) = Wal::open(tmp.path(), opts_prealloc(1 << 30, 4096)).expect("open");
+    assert_eq!(rec.torn_tail, None);
+    assert_eq!(wal.read(2, 2).expect("read"), vec![(2, vec![2u8; 10_000])]);
+}
+
+#[test]
+fn a_sealed_segment_holds_exactly_its_records() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut wal, _) = open(tmp.path(), 200);
+    fill(&mut wal, 1..=40, "r");
+    wal.sync().expect("sync");
+    let files = segment_files(tmp.path());
+    assert!(files.len() >= 3, "{} segments", files.len());
+    for pair in files.windows(2) {
+        let (first, next) = (first_of(&pair[0]), first_of(&pair[1]));
+        let records = offset_in_segment(first, next, "r");
+        assert_eq!(file_len(&pair[0]), records, "{}", pair[0].display());
+    }
+    let last = files.last().expect("files");
+    assert_eq!(file_len(last), PREALLOC);
+    drop(wal);
+    let (mut wal, rec) = open(tmp.path(), 200);
+    assert_eq!(rec.torn_tail, None);
+    assert_eq!(wal.read(1, 40).expect("read"), expect(1..=40, "r"));
+}
+
+#[test]
+fn without_preallocation_files_hold_exactly_their_records() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut wal, _) = Wal::open(tmp.path(), opts_prealloc(1 << 20, 0)).expect("open");
+    fill(&mut wal, 1..=10, "t");
+    wal.sync().expect("sync");
+    let seg = segment_files(tmp.path()).remove(0);
+    assert_eq!(file_len(&seg), offset_in_segment(1, 11, "t"));
+    fill(&mut wal, 11..=12, "t");
+    wal.sync().expect("sync");
+    assert_eq!(file_len(&seg), offset_in_segment(1, 13, "t"));
+    drop(wal);
+    let (mut wal, rec) = Wal::open(tmp.path(), opts_prealloc(1 << 20, 0)).expect("open");
+    assert_eq!(rec.torn_tail, None);
+    assert_eq!(wal.read(1, 12).expect("read"), expect(1..=12, "t"));
+}
+
+#[test]
+fn truncate_cuts_the_preallocation_and_appends_allocate_again() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let seg = ten_records(tmp.path());
+    let (mut wal, _) = open(tmp.path(), 1 << 20);
+    wal.truncate_from(6).expect("truncate");
+    assert_eq!(file_len(&seg), offset_in_segment(1, 6, "t"));
+    fill(&mut wal, 6..=12, "u");
+    wal.sync().expect("sync");
+    // A chunk from where the file now ends.
+    assert_eq!(file_len(&seg), offset_in_segment(1, 6, "t") + PREALLOC);
+    assert_eq!(record_at(&seg, offset_in_segment(1, 6, "t")), 6);
+    drop(wal);
+    let (mut wal, rec) = open(tmp.path(), 1 << 20);
+    assert_eq!(rec.torn_tail, None);
+    let mut want = expect(1..=5, "t");
+    want.extend(expect(6..=12, "u"));
+    assert_eq!(wal.read(1, 12).expect("read"), want);
+}
+
+/// Records of about 1 KiB, so unsynced ones span several pages.
+fn big(index: u64) -> Vec<u8> {
+    vec![index as u8 | 1; 900 + (index as usize * 37) % 200]
+}
+
+/// Records 1..=5 synced, 6..=30 handed to the OS but not synced, the
+/// handle dropped (a crash that kept every page). Returns the segment, the
+/// end of the synced records, and each record's offset.
+fn synced_then_unsynced(dir: &Path) -> (PathBuf, u64, Vec<u64>) {
+    let (mut wal, _) = open(dir, 1 << 20);
+    for i in 1..=30 {
+        wal.append(i, &big(i)).expect("append");
+        if i == 5 {
+            wal.sync().expect("sync");
+        }
+    }
+    // A read writes buffered records out, without syncing them.
+    wal.read(30, 30).expect("read");
+    drop(wal);
+    let offsets: Vec<u64> = (1..=31)
+        .scan(0, |at, i| {
+            let here = *at;
+            *at += encoded_len(big(i).len());
+            Some(here)
+        })
+        .collect();
+    let seg = segment_files(dir).remove(0);
+    (seg, offsets[5], offsets)
+}
+
+fn zero(path: &Path, from: u64, len: u64) {
+    let mut bytes = fs::read(path).expect("read");
+    bytes[from as usize..(from + len) as usize].fill(0);
+    fs::write(path, bytes).expect("write");
+}
+
+/// The record whose bytes hold `offset`, as its index (offsets[i] is the
+/// start of record i + 1).
+fn record_holding(offsets: &[u64], offset: u64) -> u64 {
+    offsets.partition_point(|&o| o <= offset) as u64
+}
+
+#[test]
+fn a_page_lost_before_a_later_one_is_a_torn_tail() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (seg, synced_end, offsets) = synced_then_unsynced(tmp.path());
+    // A page wholly past the synced records, with records after it.
+    let page = synced_end.next_multiple_of(4096);
+    assert!(page + 4096 < offsets[28], "a sound record follows the page");
+    zero(&seg, page, 4096);
+    let damaged = record_holding(&offsets, page);
+    let at = offsets[damaged as usize - 1];
+
+    let (mut wal, rec) = open(tmp.path(), 1 << 20);
+    let torn = rec.torn_tail.expect("a torn tail");
+    assert_eq!(torn.offset, at);
+    assert_eq!(torn.dropped_bytes, PREALLOC - at);
+    assert!(
+        torn.reason
+            .contains(&format!("never-written page at {page} before offset")),
+        "{}",
+        torn.reason
+    );
+    assert_eq!(rec.last_index, Some(damaged - 1));
+    assert!(damaged > 5, "every synced record is kept");
+    let want: Vec<_> = (1..damaged).map(|i| (i, big(i))).collect();
+    assert_eq!(wal.read(1, damaged - 1).expect("read"), want);
+    assert_eq!(file_len(&seg), at, "cut at the first damaged record");
+
+    wal.append(damaged, b"again").expect("append");
+    wal.sync().expect("sync");
+    drop(wal);
+    let (mut wal, rec) = open(tmp.path(), 1 << 20);
+    assert_eq!(rec.torn_tail, None);
+    assert_eq!(
+        wal.read(damaged, damaged).expect("read"),
+        vec![(damaged, b"again".to_vec())]
+    );
+}
+
+#[test]
+fn damage_before_a_sound_record_without_a_whole_zero_page_is_corruption() {
+    // A flipped byte; zeros short of a page; a page of zeros not aligned
+    // to one, so covering no whole page.
+    type Damage = fn(&Path, u64);
+    let cases: [(&str, Damage); 3] = [
+        ("flipped byte", |seg, page| flip(seg, page + 7)),
+        ("half a page of zeros", |seg, page| zero(seg, page, 2048)),
+        ("unaligned zeros", |seg, page| zero(seg, page + 512, 4096)),
+    ];
+    for (what, damage) in cases {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (seg, synced_end, offsets) = synced_then_unsynced(tmp.path());
+        let page = synced_end.next_multiple_of(4096);
+        assert!(page + 8192 < offsets[28]);
+        damage(&seg, page);
+        let before = fs::read(&seg).expect("read");
+        let err = Wal::open(tmp.path(), opts(1 << 20)).expect_err(what);
+        assert_eq!(corrupt_path(err), seg, "{what}");
+        assert_eq!(
+            fs::read(&seg).expect("read"),
+            before,
+            "{what}: file changed"
+        );
+    }
+}
+
+#[test]
+fn a_zero_page_in_an_earlier_segment_is_corruption() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut wal, _) = open(tmp.path(), 12_000);
+    for i in 1..=40 {
+        wal.append(i, &big(i)).expect("append");
+    }
+    wal.sync().expect("sync");
+    drop(wal);
+    let files = segment_files(tmp.path());
+    assert!(files.len() >= 3);
+    assert!(file_len(&files[0]) > 8192);
+    zero(&files[0], 4096, 4096);
+    let err = Wal::open(tmp.path(), opts(12_000)).expect_err("corrupt");
+    assert_eq!(corrupt_path(err), files[0]);
+}
+
+#[test]
+fn only_an_unsupported_filesystem_turns_preallocation_off() {
+    for e in [Errno::OPNOTSUPP, Errno::NOTSUP, Errno::NOSYS] {
+        assert!(cannot_preallocate(e), "{e}");
+    }
+    for e in [
+        Errno::NOSPC,
+        Errno::IO,
+        Errno::BADF,
+        Errno::FBIG,
+        Errno::INTR,
+    ] {
+        assert!(!cannot_preallocate(e), "{e}");
+    }
+}
+
+#[test]
+fn a_failed_preallocation_fails_the_write_and_keeps_the_chunk() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("f");
+    fs::write(&path, b"").expect("create");
+    // Read-only: fallocate fails with EBADF, standing in for ENOSPC.
+    let mut active = Active {
+        file: File::open(&path).expect("open"),
+        pending: b"record".to_vec(),
+        written: 0,
+        allocated: 0,
+        unsynced: false,
+    };
+    let mut chunk = 4096;
+    let err = active.write_out(&path, &mut chunk).expect_err("EBADF");
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert_eq!(chunk, 4096, "still preallocating");
+    assert_eq!((active.written, active.pending.len()), (0, 6));
+}
+
+/// `cargo test -p zkserver --lib wal_sync_latency -- --ignored --nocapture`:
+/// fdatasync latency of 2 KiB appends with and without preallocation, in a
+/// directory on the project's disk (`/tmp` may be tmpfs), or WAL_BENCH_DIR.
+#[test]
+#[ignore]
+fn wal_sync_latency() {
+    let base = std::env::var_os("WAL_BENCH_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let payload = vec![0x5a; 2048];
+    for prealloc_bytes in [0, PREALLOC, 0, PREALLOC] {
+        let tmp = tempfile::tempdir_in(&base).expect("tempdir");
+        let (mut wal, _) =
+            Wal::open(tmp.path(), opts_prealloc(64 << 20, prealloc_bytes)).expect("open");
+        let mut micros: Vec<u128> = (1..=5000)
+            .map(|i| {
+                wal.append(i, &payload).expect("append");
+                let start = std::time::Instant::now();
+                wal.sync().expect("sync");
+                start.elapsed().as_micros()
+            })
+            .collect();
+        micros.sort_unstable();
+        let q = |f: f64| micros[((micros.len() - 1) as f64 * f) as usize] as f64 / 1000.0;
+        println!(
+            "prealloc_bytes {prealloc_bytes:>7}: sync p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
+            q(0.5),
+            q(0.9),
+            q(0.99),
+            q(0.999),
+            q(1.0)
+        );
     }
 }
 
