@@ -5,7 +5,7 @@
 //! cargo bench -p zkserver --bench vs_zookeeper -- \
 //!     [--clients N] [--seconds S] [--ops-per-client K] [--warmup S]
 //!     [--mix create=25,set=25,get=25,exists=25] [--value-size B]
-//!     [--rounds R] [--only zkserver|zookeeper] [--json PATH]
+//!     [--rounds R] [--only zkserver|zookeeper] [--no-sync] [--keep] [--json PATH]
 //!     [--zkserver-arg ARG]...
 //! ```
 //!
@@ -16,8 +16,8 @@
 //!
 //! Both servers run one after the other on loopback, each with its data
 //! directory under the same temporary directory in cargo's target dir, both
-//! syncing their log before acknowledging a write (ZooKeeper's default
-//! forceSync=yes; zkserver always syncs). ZooKeeper is started with
+//! syncing their log before acknowledging a write (`forceSync=yes`, the
+//! default of both; `--no-sync` sets `forceSync=no` on both). ZooKeeper is started with
 //! `scripts/zk.sh standalone` and ZooKeeper-like JVM options (`-Xmx1g`, the
 //! JVM's default collector and JIT; override with ZK_JVM_OPTS); zkserver is
 //! the binary cargo built for this bench (`CARGO_BIN_EXE_zkserver`, the
@@ -102,7 +102,7 @@ fn run_all(rt: &tokio::runtime::Runtime, opts: &cli::Opts) -> anyhow::Result<Vec
                 continue;
             }
             let dir = root.path().join(format!("{}-{round}", kind.name()));
-            let server = targets::Server::start(kind, &dir, &opts.zkserver_args)?;
+            let server = targets::Server::start(kind, &dir, !opts.no_sync, &opts.zkserver_args)?;
             println!(
                 "round {}: {} on {} ...",
                 round + 1,
@@ -124,6 +124,13 @@ fn run_all(rt: &tokio::runtime::Runtime, opts: &cli::Opts) -> anyhow::Result<Vec
                 }
             }
         }
+    }
+    if opts.keep {
+        let kept = root.keep();
+        println!(
+            "kept the data (logs, zkserver's events) in {}",
+            kept.display()
+        );
     }
     Ok(merged.into_values().collect())
 }
@@ -196,7 +203,7 @@ mod cli {
     /// The same closed-loop load against zkserver and Apache ZooKeeper 3.8
     /// standalone, in one run; prints ops/s, p50/p99/p999 and the ratios.
     #[derive(Debug, Clone, clap::Parser)]
-    #[command(name = "vs_zookeeper")]
+    #[command(name = "vs_zookeeper", args_override_self = true)]
     pub struct Opts {
         /// Sessions, each one request at a time.
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
@@ -219,6 +226,13 @@ mod cli {
         /// Rounds, alternating which target goes first.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
         pub rounds: u64,
+        /// Both servers acknowledge writes without syncing the log
+        /// (`forceSync=no`): isolates CPU and hand-off costs from the disk.
+        #[arg(long)]
+        pub no_sync: bool,
+        /// Keep the servers' data directories (zkserver's events, both logs).
+        #[arg(long)]
+        pub keep: bool,
         /// Measure one target only.
         #[arg(long, value_parser = ["zkserver", "zookeeper"])]
         pub only: Option<String>,
@@ -284,12 +298,22 @@ mod targets {
     }
 
     /// The server's settings both targets share, as zoo.cfg lines.
-    fn common_cfg() -> [&'static str; 2] {
-        ["maxClientCnxns=0", "forceSync=yes"]
+    fn common_cfg(sync: bool) -> [&'static str; 2] {
+        let force_sync = if sync {
+            "forceSync=yes"
+        } else {
+            "forceSync=no"
+        };
+        ["maxClientCnxns=0", force_sync]
     }
 
     impl Server {
-        pub fn start(kind: Kind, dir: &Path, extra_args: &[String]) -> anyhow::Result<Server> {
+        pub fn start(
+            kind: Kind,
+            dir: &Path,
+            sync: bool,
+            extra_args: &[String],
+        ) -> anyhow::Result<Server> {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let port = free_port()?;
             let addr = format!("127.0.0.1:{port}");
@@ -299,7 +323,7 @@ mod targets {
                     cmd.arg("standalone")
                         .arg(dir)
                         .args(["--port", &port.to_string()])
-                        .args(common_cfg());
+                        .args(common_cfg(sync));
                     if std::env::var_os("ZK_JVM_OPTS").is_none() {
                         // zk.sh's defaults are sized for quick test starts
                         // (C1 only, serial GC); a benchmark wants the JVM
@@ -331,7 +355,7 @@ mod targets {
                         "tickTime=2000\ndataDir={}\nclientPortAddress=127.0.0.1\nclientPort={port}\n",
                         dir.join("data").display()
                     );
-                    for l in common_cfg() {
+                    for l in common_cfg(sync) {
                         text.push_str(l);
                         text.push('\n');
                     }

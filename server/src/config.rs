@@ -37,6 +37,8 @@ pub const DEFAULT_SYNC_LIMIT: u32 = 5;
 /// `jute.maxbuffer`: the largest frame a peer may send, 1 MiB - 1.
 pub const DEFAULT_JUTE_MAX_BUFFER: u32 = 0xfffff;
 pub const DEFAULT_GLOBAL_OUTSTANDING_LIMIT: u32 = 1000;
+/// ZooKeeper's default `fsync.warningthresholdms`.
+const DEFAULT_FSYNC_WARNING_MS: u64 = 1000;
 pub const DEFAULT_SNAP_COUNT: u32 = 100_000;
 /// ZooKeeper raises `autopurge.snapRetainCount` to this: its purge tool
 /// refuses to keep fewer snapshots.
@@ -233,6 +235,11 @@ pub struct Config {
     pub enforce_quota: bool,
     /// `extendedTypesEnabled`: TTL nodes are refused (Unimplemented) without it.
     pub extended_types_enabled: bool,
+    /// `forceSync=no` acknowledges writes before the log reaches the disk
+    /// (a crash of the machine, not just of the process, can lose them).
+    pub force_sync: bool,
+    /// `fsync.warningthresholdms`: a log sync slower than this is reported.
+    pub fsync_warning_threshold_ms: u64,
     /// `metricsProvider.*` with the prefix removed (`className`, `httpPort`, ...).
     pub metrics_provider: BTreeMap<String, String>,
     /// Every key as written, with its (trimmed) value; the last one wins.
@@ -722,8 +729,6 @@ const IGNORED_KEYS: &[&str] = &[
     "multiAddress.reachabilityCheckTimeoutMs",
     "multiAddress.reachabilityCheckEnabled",
     "preAllocSize",
-    "forceSync",
-    "fsync.warningthresholdms",
     "txnLogSizeLimitInKb",
     "snapSizeLimitInKb",
     "leaderServes",
@@ -778,6 +783,8 @@ const SYSTEM_PROPERTY_KEYS: &[&str] = &[
     "skipACL",
     "enforceQuota",
     "extendedTypesEnabled",
+    "forceSync",
+    "fsync.warningthresholdms",
 ];
 
 fn is_ignored(name: &str) -> bool {
@@ -824,6 +831,8 @@ struct Builder {
     skip_acl: Option<bool>,
     enforce_quota: Option<bool>,
     extended_types_enabled: Option<bool>,
+    force_sync: Option<bool>,
+    fsync_warning_threshold_ms: Option<u64>,
     metrics_provider: BTreeMap<String, String>,
 }
 
@@ -1113,6 +1122,21 @@ impl Builder {
             }
             "enforceQuota" => self.enforce_quota = Some(boolean(e)?),
             "extendedTypesEnabled" => self.extended_types_enabled = Some(boolean(e)?),
+            "forceSync" => {
+                // ZooKeeper syncs unless the value is exactly "no".
+                self.force_sync = Some(e.value != "no");
+                if e.value != "yes" && e.value != "no" {
+                    self.note(
+                        e,
+                        WarningKind::Adjusted,
+                        "only \"no\" turns syncing off; treating it as \"yes\"",
+                    );
+                }
+            }
+            "fsync.warningthresholdms" => {
+                // 0 reports every sync, which is how to watch the disk.
+                self.fsync_warning_threshold_ms = Some(u64::from(non_negative(e)?));
+            }
             "metricsProvider.className" => {
                 self.metrics_provider
                     .insert("className".into(), e.value.clone());
@@ -1241,6 +1265,10 @@ impl Builder {
             skip_acl: self.skip_acl.unwrap_or(false),
             enforce_quota: self.enforce_quota.unwrap_or(false),
             extended_types_enabled: self.extended_types_enabled.unwrap_or(false),
+            force_sync: self.force_sync.unwrap_or(true),
+            fsync_warning_threshold_ms: self
+                .fsync_warning_threshold_ms
+                .unwrap_or(DEFAULT_FSYNC_WARNING_MS),
             metrics_provider: self.metrics_provider,
             raw: self.raw,
             client_addr_given: self.client_port.is_some(),
@@ -1763,6 +1791,23 @@ server.9=zk9.example:2890:3890:observer;0.0.0.0:2189
         assert_eq!(c.metrics_provider["className"], "org.x.Prom");
         assert_eq!(c.raw["frobnicate"], "1");
         assert_eq!(c.raw["zookeeper.snapCount"], "5000");
+    }
+
+    #[test]
+    fn force_sync_and_the_slow_sync_threshold() {
+        let (c, w) = parse_ok("dataDir=/d\n");
+        assert!(c.force_sync && w.is_empty());
+        assert_eq!(c.fsync_warning_threshold_ms, 1000);
+        let (c, w) = parse_ok("dataDir=/d\nforceSync=no\nzookeeper.fsync.warningthresholdms=0\n");
+        assert!(!c.force_sync && w.is_empty(), "{w:?}");
+        assert_eq!(c.fsync_warning_threshold_ms, 0);
+        // As in ZooKeeper, only "no" turns syncing off.
+        let (c, w) = parse_ok("dataDir=/d\nforceSync=off\n");
+        assert!(c.force_sync);
+        assert_eq!(w[0].kind, WarningKind::Adjusted);
+        let e = Config::parse("dataDir=/d\nfsync.warningthresholdms=soon\n", None)
+            .expect_err("not a number");
+        assert!(e.to_string().contains("fsync.warningthresholdms"), "{e}");
     }
 
     #[test]

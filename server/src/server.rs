@@ -21,6 +21,7 @@ use crate::events::{EventLog, EventLogGuard, EventLogOptions};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::Network;
 use crate::raft::proposer::Proposer;
+use crate::raft::runtime::RaftRuntime;
 use crate::raft::state_machine::StateMachine;
 use crate::raft::{Cause, Raft, Txn};
 use crate::session::SessionIds;
@@ -78,6 +79,7 @@ pub struct Server {
     tasks: Vec<JoinHandle<()>>,
     /// Ends only when every connection has gone; stopped at shutdown.
     proposer_task: JoinHandle<()>,
+    raft_rt: RaftRuntime,
     events_guard: Option<EventLogGuard>,
 }
 
@@ -129,13 +131,26 @@ impl Server {
         let db = Db::new(node, events, cfg.super_digest.clone());
         db.set_snap_count(u64::from(cfg.snap_count));
 
-        let (log_store, opened) = LogStore::open(
+        let (mut log_store, opened) = LogStore::open(
             &log_dir,
             WalOptions {
-                fsync: opts.fsync,
+                fsync: opts.fsync && cfg.force_sync,
                 ..WalOptions::default()
             },
         )?;
+        let slow_db = db.clone();
+        log_store.report_slow_syncs(
+            Duration::from_millis(cfg.fsync_warning_threshold_ms),
+            move |took| {
+                slow_db.emit_local("log.slow_sync", Level::Warn, |ev| {
+                    ev.latency_us = Some(took.as_micros() as u64);
+                    ev.msg = Some(format!(
+                        "writing and syncing the log took {} ms; every write waited",
+                        took.as_millis()
+                    ));
+                });
+            },
+        );
         if let Some(t) = &opened.recovery.torn_tail {
             db.emit_local("log.torn_tail", Level::Warn, |ev| {
                 ev.msg = Some(format!(
@@ -173,9 +188,13 @@ impl Server {
             max_payload_entries: 1000,
             ..Default::default()
         };
+        let network = Network::new(rcfg.cluster_name.clone(), node);
         let rcfg = Arc::new(rcfg.validate().map_err(|e| Error::Raft(e.to_string()))?);
-        let raft = Raft::new(node, rcfg, Network, log_store, sm)
-            .await
+        let durable = log_store.durable();
+        let raft_rt = RaftRuntime::start()?;
+        let raft = raft_rt
+            .run(Raft::new(node, rcfg, network, log_store, sm))
+            .await?
             .map_err(|e| Error::Raft(e.to_string()))?;
 
         if !raft
@@ -228,7 +247,7 @@ impl Server {
         let cfg = Arc::new(cfg);
         let started = Instant::now();
         let four_letter = fourlw_glue::handler(db.clone(), raft.clone(), cfg.clone(), started);
-        let (proposer, proposer_task) = Proposer::start(raft.clone());
+        let (proposer, proposer_task) = Proposer::start(raft.clone(), durable, raft_rt.handle());
         let shared = Arc::new(Shared {
             db: db.clone(),
             raft: raft.clone(),
@@ -272,6 +291,7 @@ impl Server {
             stop,
             tasks,
             proposer_task,
+            raft_rt,
             events_guard: Some(guard),
         })
     }
@@ -291,6 +311,9 @@ impl Server {
             .shutdown()
             .await
             .map_err(|e| Error::Raft(e.to_string()))?;
+        let rt = self.raft_rt;
+        // Joining a thread blocks; keep it off the caller's runtime workers.
+        let _ = tokio::task::spawn_blocking(move || rt.stop()).await;
         if let Some(g) = self.events_guard.take() {
             g.shutdown()?;
         }

@@ -44,6 +44,7 @@ const LOCAL: &[&str] = &[
     "snapshot.written",
     "snapshot.installed",
     "log.torn_tail",
+    "log.slow_sync",
     "events.lost",
     "events.corrupt",
 ];
@@ -255,4 +256,29 @@ fn the_event_log_is_complete_ordered_and_searchable() {
             "{r:?}"
         );
     }
+}
+
+/// `fsync.warningthresholdms` reaches the log: at 0 every append is over
+/// it (the start's entries and a session's creation each get a warning
+/// naming the time), at the default none of those are.
+#[test]
+fn slow_log_syncs_are_reported() {
+    let slow_syncs = |cfg: &str| -> Vec<Event> {
+        let srv = Embedded::start(cfg);
+        raw::assert_serves(None, srv.addr);
+        srv.finish()
+            .into_iter()
+            .filter(|e| e.kind == "log.slow_sync")
+            .collect()
+    };
+    let every = slow_syncs("fsync.warningthresholdms=0");
+    assert!(every.len() >= 2, "start and session creation: {every:?}");
+    for e in &every {
+        assert!(e.latency_us.is_some() && !e.stamp.is_agreed(), "{e:?}");
+    }
+    assert_eq!(
+        slow_syncs("").len(),
+        0,
+        "nothing takes a second on loopback"
+    );
 }

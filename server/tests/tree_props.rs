@@ -121,6 +121,7 @@ fn check(t: &DataTree) {
 /// Everything but the last applied zxid.
 fn content(t: &DataTree) -> Vec<(String, Vec<u8>, Stat, Vec<Acl>)> {
     t.paths()
+        .into_iter()
         .map(|p| {
             let n = t.node(p).unwrap();
             (p.to_owned(), n.data.clone(), n.stat(), n.acl.clone())

@@ -1,24 +1,25 @@
 //! openraft's log storage over our write-ahead log.
 //!
 //! Entries live in memory (they are read back on every apply and every
-//! replication) and on disk in the [`crate::wal::Wal`], which one thread
-//! owns. That thread does group commit: it appends whatever is queued, makes
-//! it durable with one sync, and only then tells openraft the entries are
-//! flushed, so under load one fsync covers many writes. All log and vote IO
-//! goes through the same queue, which keeps it in the order openraft issued it.
+//! replication) and on disk in the [`crate::wal::Wal`], which the store owns
+//! and writes inline: openraft's core waits for each append's sync before it
+//! does anything else, and the core runs on a thread of its own
+//! ([`super::runtime`]), so handing the sync to another thread only added two
+//! wake-ups to every write. Group commit happens above, in the proposer,
+//! which gathers the writes that arrive during one sync into the next entry.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
-use std::sync::mpsc as std_mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
-use openraft::{ErrorSubject, ErrorVerb, RaftLogReader, Vote};
-use tokio::sync::oneshot;
+use openraft::{EntryPayload, ErrorSubject, ErrorVerb, RaftLogReader, Vote};
+use tokio::sync::Notify;
 
 use super::{decode, encode, Entry, LogId, StorageError, TypeConfig};
 use crate::wal::{Recovery, Wal, WalOptions};
@@ -27,13 +28,10 @@ use crate::{Error, Result};
 const META_VOTE: &str = "vote";
 const META_COMMITTED: &str = "committed";
 const META_PURGED: &str = "purged";
-/// How many queued appends one sync may cover; bounds the latency of the
-/// first of them.
-const MAX_GROUP: usize = 4096;
 /// The committed mark is advisory (a stale one only lengthens replay after
 /// a restart) yet saving it costs a rename and two syncs; saved after every
-/// commit it tripled the syncs per group commit, so it is saved at most this
-/// often.
+/// commit it tripled the syncs per write, so it is saved at most this often
+/// (and when the store closes).
 const COMMITTED_EVERY: Duration = Duration::from_millis(500);
 
 #[derive(Default)]
@@ -42,28 +40,42 @@ struct Cache {
     last_purged: Option<LogId>,
 }
 
-enum Io {
-    Append {
-        records: Vec<(u64, Vec<u8>)>,
-        done: LogFlushed<TypeConfig>,
-    },
-    Truncate {
-        from: u64,
-        done: oneshot::Sender<io::Result<()>>,
-    },
-    Purge {
-        upto: u64,
-        meta: Vec<u8>,
-    },
-    Meta {
-        name: &'static str,
-        bytes: Vec<u8>,
-        done: Option<oneshot::Sender<io::Result<()>>>,
-    },
-    /// The newest committed mark; saved later, see [`COMMITTED_EVERY`].
-    Committed(Vec<u8>),
-    /// Answers once everything queued before it is durable.
-    Flush(oneshot::Sender<io::Result<()>>),
+/// How many client entries (normal payloads) this log has made durable
+/// since it opened.
+///
+/// openraft's core is free for the next append the moment a sync completes,
+/// long before the entry is applied and answered; the proposer watches this
+/// count to hand over its next batch right then, so the next sync overlaps
+/// the apply instead of following it.
+#[derive(Debug, Default)]
+pub struct Durable {
+    entries: AtomicU64,
+    notify: Notify,
+}
+
+impl Durable {
+    pub fn count(&self) -> u64 {
+        self.entries.load(Ordering::Acquire)
+    }
+
+    /// Returns once at least `n` client entries are durable.
+    pub async fn reach(&self, n: u64) {
+        loop {
+            // Created before the check so a sync in between still wakes it.
+            let notified = self.notify.notified();
+            if self.count() >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn add(&self, n: u64) {
+        if n > 0 {
+            self.entries.fetch_add(n, Ordering::Release);
+            self.notify.notify_waiters();
+        }
+    }
 }
 
 /// What the store found on disk when it opened.
@@ -77,9 +89,25 @@ pub struct Opened {
 
 pub struct LogStore {
     cache: Arc<RwLock<Cache>>,
-    io: std_mpsc::Sender<Io>,
+    wal: Wal,
+    /// Set by the first failed write or sync: what is on disk is then
+    /// unknown, so every later write fails too until a restart recovers.
+    failed: Option<String>,
+    durable: Arc<Durable>,
     vote: Option<Vote<u64>>,
     committed: Option<LogId>,
+    /// The newest committed mark not yet saved, see [`COMMITTED_EVERY`].
+    committed_unsaved: Option<Vec<u8>>,
+    committed_saved: Instant,
+    slow_sync: Option<SlowSync>,
+}
+
+/// Told of every append whose write and sync took longer than `threshold`
+/// (ZooKeeper's `fsync.warningthresholdms`): a slow disk is a classic cause
+/// of session expiry, and the operator should find it in the events.
+struct SlowSync {
+    threshold: Duration,
+    report: Box<dyn Fn(Duration) + Send + Sync>,
 }
 
 #[derive(Clone)]
@@ -89,10 +117,6 @@ pub struct LogReader {
 
 fn to_io(e: Error) -> io::Error {
     io::Error::other(e.to_string())
-}
-
-fn copy_err(e: &io::Error) -> io::Error {
-    io::Error::new(e.kind(), e.to_string())
 }
 
 fn storage_err(subject: ErrorSubject<u64>, verb: ErrorVerb, e: io::Error) -> StorageError {
@@ -114,8 +138,7 @@ fn meta<T: for<'de> serde::Deserialize<'de>>(
 }
 
 impl LogStore {
-    /// Opens the log in `dir`, loading every retained entry into memory and
-    /// starting the IO thread.
+    /// Opens the log in `dir`, loading every retained entry into memory.
     pub fn open(dir: &Path, opts: WalOptions) -> Result<(LogStore, Opened)> {
         let (mut wal, recovery) = Wal::open(dir, opts)?;
         let vote: Option<Vote<u64>> = meta(&wal, META_VOTE, dir)?;
@@ -148,11 +171,6 @@ impl LogStore {
             (Some(_), None) => None,
             (c, _) => c,
         };
-        let (tx, rx) = std_mpsc::channel();
-        std::thread::Builder::new()
-            .name("zk-wal".into())
-            .spawn(move || io_thread(wal, rx))
-            .map_err(|e| Error::io("starting the log thread", e))?;
         let opened = Opened {
             recovery,
             vote,
@@ -162,153 +180,73 @@ impl LogStore {
         Ok((
             LogStore {
                 cache: Arc::new(RwLock::new(cache)),
-                io: tx,
+                wal,
+                failed: None,
+                durable: Arc::new(Durable::default()),
                 vote,
                 committed,
+                committed_unsaved: None,
+                committed_saved: Instant::now(),
+                slow_sync: None,
             },
             opened,
         ))
     }
 
-    fn send(&self, io: Io) -> io::Result<()> {
-        self.io
-            .send(io)
-            .map_err(|_| io::Error::other("the log thread has stopped"))
+    /// Calls `report` with the time taken whenever an append's write and
+    /// sync take longer than `threshold`.
+    pub fn report_slow_syncs(
+        &mut self,
+        threshold: Duration,
+        report: impl Fn(Duration) + Send + Sync + 'static,
+    ) {
+        self.slow_sync = Some(SlowSync {
+            threshold,
+            report: Box::new(report),
+        });
     }
 
-    async fn wait(
-        &self,
-        make: impl FnOnce(oneshot::Sender<io::Result<()>>) -> Io,
-    ) -> io::Result<()> {
-        let (tx, rx) = oneshot::channel();
-        self.send(make(tx))?;
-        rx.await
-            .map_err(|_| io::Error::other("the log thread has stopped"))?
+    /// The count of durable client entries, for the proposer.
+    pub fn durable(&self) -> Arc<Durable> {
+        self.durable.clone()
     }
 
-    /// Returns once everything written so far is durable.
-    pub async fn flush(&self) -> io::Result<()> {
-        self.wait(Io::Flush).await
+    fn usable(&self) -> io::Result<()> {
+        match &self.failed {
+            Some(why) => Err(io::Error::other(format!(
+                "the log failed earlier ({why}); restart to recover"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs one change to the log; a failure makes the log refuse every
+    /// later change, since the disk may hold part of this one.
+    fn change<T>(&mut self, f: impl FnOnce(&mut Wal) -> Result<T>) -> io::Result<T> {
+        self.usable()?;
+        f(&mut self.wal).map_err(|e| {
+            self.failed = Some(e.to_string());
+            to_io(e)
+        })
+    }
+
+    fn save_committed_now(&mut self) {
+        if let Some(bytes) = self.committed_unsaved.take() {
+            if let Err(e) = self.wal.save_meta(META_COMMITTED, &bytes) {
+                tracing::error!("saving {META_COMMITTED}: {e}");
+            }
+            self.committed_saved = Instant::now();
+        }
     }
 }
 
-/// Owns the WAL. Appends are grouped under one sync; anything else first
-/// makes the group durable, so IO completes in the order it was queued.
-fn io_thread(mut wal: Wal, rx: std_mpsc::Receiver<Io>) {
-    let mut acks: Vec<LogFlushed<TypeConfig>> = Vec::new();
-    let mut failed: Option<io::Error> = None;
-    let sync_group =
-        |wal: &mut Wal, acks: &mut Vec<LogFlushed<TypeConfig>>, failed: &mut Option<io::Error>| {
-            if acks.is_empty() {
-                return;
-            }
-            let r = match failed.as_ref() {
-                Some(e) => Err(copy_err(e)),
-                None => wal.sync().map_err(to_io),
-            };
-            if let Err(e) = &r {
-                // A log that failed to sync cannot be trusted for later writes.
-                *failed = Some(copy_err(e));
-            }
-            for a in acks.drain(..) {
-                a.log_io_completed(r.as_ref().map(|_| ()).map_err(copy_err));
-            }
-        };
-    let save_committed = |wal: &Wal, bytes: Vec<u8>| {
-        if let Err(e) = wal.save_meta(META_COMMITTED, &bytes) {
-            tracing::error!("saving {META_COMMITTED}: {e}");
+impl Drop for LogStore {
+    /// Raft drops its store when it shuts down: the last committed mark is
+    /// saved so the next start replays less.
+    fn drop(&mut self) {
+        if self.failed.is_none() {
+            self.save_committed_now();
         }
-    };
-    // Not yet saved; only ever saved after the appends queued before it are
-    // durable, so it never names an entry the disk does not hold.
-    let mut committed: Option<Vec<u8>> = None;
-    let mut committed_saved = Instant::now();
-    loop {
-        let first = if committed.is_some() {
-            match rx.recv_timeout(COMMITTED_EVERY.saturating_sub(committed_saved.elapsed())) {
-                Ok(cmd) => Some(cmd),
-                Err(std_mpsc::RecvTimeoutError::Timeout) => None,
-                Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        } else {
-            match rx.recv() {
-                Ok(cmd) => Some(cmd),
-                Err(_) => break,
-            }
-        };
-        let mut next = first;
-        while let Some(cmd) = next.take() {
-            match cmd {
-                Io::Append { records, done } => {
-                    if failed.is_none() {
-                        for (index, bytes) in &records {
-                            if let Err(e) = wal.append(*index, bytes) {
-                                failed = Some(to_io(e));
-                                break;
-                            }
-                        }
-                    }
-                    acks.push(done);
-                    if acks.len() < MAX_GROUP {
-                        next = rx.try_recv().ok();
-                    }
-                }
-                Io::Truncate { from, done } => {
-                    sync_group(&mut wal, &mut acks, &mut failed);
-                    let _ = done.send(wal.truncate_from(from).map_err(to_io));
-                }
-                Io::Purge { upto, meta } => {
-                    sync_group(&mut wal, &mut acks, &mut failed);
-                    // The purge point is recorded first: a crash between the
-                    // two leaves entries on disk that are skipped, never a gap.
-                    let r = wal
-                        .save_meta(META_PURGED, &meta)
-                        .and_then(|()| wal.purge_upto(upto));
-                    if let Err(e) = r {
-                        tracing::error!("purging the log up to {upto}: {e}");
-                    }
-                }
-                Io::Meta { name, bytes, done } => {
-                    sync_group(&mut wal, &mut acks, &mut failed);
-                    let r = wal.save_meta(name, &bytes).map_err(to_io);
-                    match done {
-                        Some(d) => {
-                            let _ = d.send(r);
-                        }
-                        None => {
-                            if let Err(e) = r {
-                                tracing::error!("saving {name}: {e}");
-                            }
-                        }
-                    }
-                }
-                Io::Committed(bytes) => {
-                    committed = Some(bytes);
-                    if acks.len() < MAX_GROUP {
-                        next = rx.try_recv().ok();
-                    }
-                }
-                Io::Flush(done) => {
-                    sync_group(&mut wal, &mut acks, &mut failed);
-                    let r = match &failed {
-                        Some(e) => Err(copy_err(e)),
-                        None => wal.sync().map_err(to_io),
-                    };
-                    let _ = done.send(r);
-                }
-            }
-        }
-        sync_group(&mut wal, &mut acks, &mut failed);
-        if committed.is_some() && committed_saved.elapsed() >= COMMITTED_EVERY {
-            if let Some(bytes) = committed.take() {
-                save_committed(&wal, bytes);
-            }
-            committed_saved = Instant::now();
-        }
-    }
-    let _ = wal.sync();
-    if let Some(bytes) = committed.take() {
-        save_committed(&wal, bytes);
     }
 }
 
@@ -373,13 +311,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_vote(&mut self, vote: &Vote<u64>) -> Result<(), StorageError> {
         let bytes = encode(vote);
-        self.wait(|done| Io::Meta {
-            name: META_VOTE,
-            bytes,
-            done: Some(done),
-        })
-        .await
-        .map_err(|e| storage_err(ErrorSubject::Vote, ErrorVerb::Write, e))?;
+        self.change(|wal| wal.save_meta(META_VOTE, &bytes))
+            .map_err(|e| storage_err(ErrorSubject::Vote, ErrorVerb::Write, e))?;
         self.vote = Some(*vote);
         Ok(())
     }
@@ -389,10 +322,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        // Advisory (it only shortens replay after a restart), so not waited for.
+        // Advisory (it only shortens replay after a restart): saved now and
+        // then, never at the cost of a sync per write.
         self.committed = committed;
-        self.send(Io::Committed(encode(&committed)))
-            .map_err(|e| storage_err(ErrorSubject::Store, ErrorVerb::Write, e))
+        self.committed_unsaved = Some(encode(&committed));
+        if self.failed.is_none() && self.committed_saved.elapsed() >= COMMITTED_EVERY {
+            self.save_committed_now();
+        }
+        Ok(())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
@@ -409,18 +346,44 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: Send,
     {
         let mut records = Vec::new();
+        let mut normal = 0;
         {
             let mut cache = self.cache.write().expect("log cache lock");
             for e in entries {
+                normal += u64::from(matches!(e.payload, EntryPayload::Normal(_)));
                 records.push((e.log_id.index, encode(&e)));
                 cache.entries.insert(e.log_id.index, e);
             }
         }
-        self.send(Io::Append {
-            records,
-            done: callback,
-        })
-        .map_err(|e| storage_err(ErrorSubject::Logs, ErrorVerb::Write, e))
+        let started = Instant::now();
+        let written = self.change(|wal| {
+            for (index, bytes) in &records {
+                wal.append(*index, bytes)?;
+            }
+            wal.sync()
+        });
+        if let Some(slow) = &self.slow_sync {
+            let took = started.elapsed();
+            if took > slow.threshold {
+                (slow.report)(took);
+            }
+        }
+        match written {
+            Ok(()) => {
+                self.durable.add(normal);
+                callback.log_io_completed(Ok(()));
+                Ok(())
+            }
+            Err(e) => {
+                let err = storage_err(
+                    ErrorSubject::Logs,
+                    ErrorVerb::Write,
+                    io::Error::new(e.kind(), e.to_string()),
+                );
+                callback.log_io_completed(Err(e));
+                Err(err)
+            }
+        }
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
@@ -429,8 +392,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             cache.entries.split_off(&log_id.index);
         }
         let from = log_id.index;
-        self.wait(|done| Io::Truncate { from, done })
-            .await
+        self.change(|wal| wal.truncate_from(from))
             .map_err(|e| storage_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }
 
@@ -441,9 +403,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             cache.entries = keep;
             cache.last_purged = Some(log_id);
         }
-        self.send(Io::Purge {
-            upto: log_id.index,
-            meta: encode(&Some(log_id)),
+        // The purge point is recorded first: a crash between the two leaves
+        // entries on disk that are skipped, never a gap.
+        let meta = encode(&Some(log_id));
+        self.change(|wal| {
+            wal.save_meta(META_PURGED, &meta)?;
+            wal.purge_upto(log_id.index)
         })
         .map_err(|e| storage_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }

@@ -2,10 +2,15 @@
 //! log ([`log_store`]) and the ZooKeeper state machine ([`state_machine`]).
 //!
 //! A standalone server is a one-member Raft group on exactly this code path.
+//! Members talk over [`network`] (the calling side) and [`peer_server`]
+//! (the listening side), in the frames of [`zkproto::peer`].
 
 pub mod log_store;
 pub mod network;
+pub mod peer_frame;
+pub mod peer_server;
 pub mod proposer;
+pub mod runtime;
 pub mod state_machine;
 pub mod zxid;
 
@@ -116,4 +121,53 @@ pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
     b: &[u8],
 ) -> Result<T, rmp_serde::decode::Error> {
     rmp_serde::from_slice(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Serialize;
+
+    use super::*;
+    use crate::tree::{Acl, CreateOp};
+
+    /// A create as records written before data became a byte string held
+    /// it: the same fields, data as an array of integers.
+    #[derive(Serialize)]
+    struct OldCreate {
+        path: String,
+        data: Vec<u8>,
+        acl: Vec<Acl>,
+        mode: zkproto::CreateMode,
+        session: i64,
+        ttl_ms: i64,
+    }
+
+    #[test]
+    fn data_is_a_byte_string_and_old_integer_arrays_still_read() {
+        let op = CreateOp {
+            path: "/a".into(),
+            data: vec![0, 1, 200, 255],
+            null_data: false,
+            acl: vec![Acl::world_anyone(zkproto::perms::ALL)],
+            mode: zkproto::CreateMode::Persistent,
+            session: 7,
+            ttl_ms: -1,
+        };
+        let new = encode(&op);
+        // bin8 marker, length 4, then the bytes themselves.
+        let raw = [0xc4, 4, 0, 1, 200, 255];
+        assert!(new.windows(raw.len()).any(|w| w == raw), "{new:?}");
+        assert_eq!(decode::<CreateOp>(&new).unwrap(), op);
+
+        let old = encode(&OldCreate {
+            path: op.path.clone(),
+            data: op.data.clone(),
+            acl: op.acl.clone(),
+            mode: op.mode,
+            session: op.session,
+            ttl_ms: op.ttl_ms,
+        });
+        assert!(!old.windows(raw.len()).any(|w| w == raw));
+        assert_eq!(decode::<CreateOp>(&old).unwrap(), op);
+    }
 }

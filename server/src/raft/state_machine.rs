@@ -8,6 +8,7 @@
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
@@ -187,12 +188,16 @@ impl StateMachine {
 
 impl RaftSnapshotBuilder<TypeConfig> for Builder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        // Clone under the lock, serialize and write outside it.
+        // Clone under the lock (every request waits meanwhile, hence the
+        // timing in the event); encode and write on a blocking thread, since
+        // this runs on Raft's thread and a big tree takes long to encode.
+        let started = Instant::now();
         let rep = {
             let st = self.db.lock();
             self.db.snapshot_taken();
             st.rep.clone()
         };
+        let locked = started.elapsed();
         let last = rep.last_applied;
         let meta = SnapshotMeta {
             last_log_id: last,
@@ -209,10 +214,10 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
             meta: meta.clone(),
             rep,
         };
-        let body = encode(&file);
         let index = last.map(|l| l.index).unwrap_or(0);
         let (dir, keep) = (self.dir.clone(), self.keep);
         let (body, len) = tokio::task::spawn_blocking(move || {
+            let body = encode(&file);
             store(&dir, index, &body, keep).map(|len| (body, len))
         })
         .await
@@ -220,7 +225,12 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
         .map_err(|e| snap_err(e, ErrorVerb::Write))?;
         self.db.emit_local("snapshot.written", Level::Info, |ev| {
             ev.log_index = Some(index);
-            ev.detail = Some(serde_json::json!({ "bytes": len, "zxid": format!("{zxid:#x}") }));
+            ev.detail = Some(serde_json::json!({
+                "bytes": len,
+                "zxid": format!("{zxid:#x}"),
+                "locked_us": locked.as_micros() as u64,
+                "total_ms": started.elapsed().as_millis() as u64,
+            }));
         });
         Ok(Snapshot {
             meta,

@@ -1,13 +1,14 @@
 //! The replicated state machine's data model: ZooKeeper's DataTree.
 //!
 //! Every replica applies the same [`Op`]s with the same zxids and times in
-//! the same order, so everything here is deterministic: ordered maps only, no
-//! clocks, no randomness, and requests are validated at apply time rather than
+//! the same order, so everything here is deterministic: nothing depends on a
+//! hash map's order (see [`nodes`]), no clocks, no randomness, and requests are validated at apply time rather than
 //! by the leader, so a rejected write is just as replicated as an accepted one
 //! (and, as in ZooKeeper, still consumes its zxid).
 
 mod apply;
 pub mod node;
+mod nodes;
 pub mod op;
 pub mod path;
 pub mod quota;
@@ -16,6 +17,8 @@ mod snapshot;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use nodes::Nodes;
 
 use serde::{Deserialize, Serialize};
 use zkproto::{perms, Stat};
@@ -36,7 +39,7 @@ pub const CONFIG: &str = "/zookeeper/config";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     pub timeout_ms: i32,
-    #[serde(default)]
+    #[serde(default, with = "serde_bytes")]
     pub passwd: Vec<u8>,
     /// Paths of the ephemeral nodes it owns.
     pub ephemerals: BTreeSet<String>,
@@ -45,7 +48,7 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataTree {
     /// Every node by full path; a node's `children` hold names only.
-    nodes: BTreeMap<String, Node>,
+    nodes: Nodes,
     sessions: BTreeMap<i64, Session>,
     /// The zxid of the last applied entry (0 for a fresh tree).
     last_zxid: i64,
@@ -72,7 +75,7 @@ impl DataTree {
         zk.children.insert("config".into());
         let mut config = blank(vec![Acl::world_anyone(perms::READ)]);
         config.aversion = -1;
-        let nodes = BTreeMap::from([
+        let nodes = Nodes::from_iter([
             ("/".to_owned(), root),
             (ZOOKEEPER.to_owned(), zk),
             (QUOTA.to_owned(), blank(open())),
@@ -125,13 +128,27 @@ impl DataTree {
         if path == "/" {
             return Some(self.nodes.len() - 1);
         }
-        let prefix = format!("{path}/");
-        Some(
-            self.nodes
-                .range(prefix.clone()..)
-                .take_while(|(p, _)| p.starts_with(&prefix))
-                .count(),
-        )
+        let mut n = 0;
+        self.walk_below(path, |_, _| n += 1);
+        Some(n)
+    }
+
+    /// Calls `f` with every node strictly below `root` (which exists), by
+    /// following children lists: the node table has no order to range over.
+    pub fn walk_below(&self, root: &str, mut f: impl FnMut(&str, &Node)) {
+        let mut stack = vec![root.to_owned()];
+        while let Some(p) = stack.pop() {
+            let Some(n) = self.nodes.get(&p) else {
+                continue;
+            };
+            for c in &n.children {
+                let child = path::join(&p, c);
+                if let Some(cn) = self.nodes.get(&child) {
+                    f(&child, cn);
+                }
+                stack.push(child);
+            }
+        }
     }
 
     /// getEphemerals: the session's ephemeral paths starting with `prefix`
@@ -157,8 +174,8 @@ impl DataTree {
     }
 
     /// Every path, sorted.
-    pub fn paths(&self) -> impl Iterator<Item = &str> {
-        self.nodes.keys().map(String::as_str)
+    pub fn paths(&self) -> Vec<&str> {
+        self.nodes.sorted_paths()
     }
 
     /// mntr's zk_approximate_data_size: paths plus data, in bytes.
@@ -185,9 +202,9 @@ impl DataTree {
 
     fn nodes_of(&self, want: impl Fn(NodeKind) -> bool) -> Vec<&str> {
         self.nodes
-            .iter()
+            .special()
             .filter(|(_, n)| want(n.kind()))
-            .map(|(p, _)| p.as_str())
+            .map(|(p, _)| p)
             .collect()
     }
 
@@ -198,7 +215,7 @@ impl DataTree {
     /// containers is not implemented.
     pub fn cleanup_candidates(&self, now_ms: i64) -> Vec<&str> {
         self.nodes
-            .iter()
+            .special()
             .filter(|(_, n)| {
                 n.children.is_empty()
                     && match n.kind() {
@@ -207,7 +224,7 @@ impl DataTree {
                         _ => false,
                     }
             })
-            .map(|(p, _)| p.as_str())
+            .map(|(p, _)| p)
             .collect()
     }
 
@@ -217,7 +234,9 @@ impl DataTree {
         if !self.nodes.contains_key("/") {
             return Err("no root".into());
         }
-        for (p, n) in &self.nodes {
+        // In path order, so the violation reported is the same every time.
+        for p in self.nodes.sorted_paths() {
+            let n = &self.nodes[p];
             if p != "/" {
                 let (parent, name) = path::split(p);
                 match self.nodes.get(parent) {

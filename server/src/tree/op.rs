@@ -13,6 +13,9 @@ use super::node::Acl;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateOp {
     pub path: String,
+    /// As a byte string: an array of integers took a marker per byte to
+    /// write and to read. Either form reads back.
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
     /// The request carried a null buffer rather than an empty one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -33,6 +36,7 @@ pub struct DeleteOp {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetDataOp {
     pub path: String,
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
     /// The request carried a null buffer rather than an empty one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -78,7 +82,7 @@ pub enum Op {
         session: i64,
         timeout_ms: i32,
         /// Replicated so that any member can check a reconnect.
-        #[serde(default)]
+        #[serde(default, with = "serde_bytes")]
         passwd: Vec<u8>,
     },
     /// Deletes the session's ephemerals under the same zxid.

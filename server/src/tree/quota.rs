@@ -82,13 +82,12 @@ impl DataTree {
         let Some(n) = self.nodes.get(root) else {
             return (0, 0);
         };
-        let prefix = format!("{root}/");
-        self.nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .fold((1, n.data.len() as i64), |(c, b), (_, n)| {
-                (c + 1, b + n.data.len() as i64)
-            })
+        let (mut count, mut bytes) = (1, n.data.len() as i64);
+        self.walk_below(root, |_, n| {
+            count += 1;
+            bytes += n.data.len() as i64;
+        });
+        (count, bytes)
     }
 
     /// Whether adding `count` nodes and `bytes` bytes under `p` would pass a

@@ -65,7 +65,7 @@ fn run(tree: &mut DataTree, first_zxid: i64, ops: &[Op]) -> Vec<Applied> {
 fn initial_tree() {
     let t = DataTree::new();
     assert_eq!(
-        t.paths().collect::<Vec<_>>(),
+        t.paths(),
         ["/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]
     );
     // No creates yet, so the shown cversion is 0 x 2 - children: a fresh
@@ -899,4 +899,113 @@ fn quota_stats_follow_the_subtree_and_hard_limits_refuse_writes() {
         ErrorCode::OK
     );
     assert_eq!(stats(&t), "count=3,bytes=4");
+}
+
+/// The node table is a hash map: snapshots must not follow its order.
+/// Trees with the same content built in different orders serialize to the
+/// same bytes, and a restored tree to the bytes it came from.
+#[test]
+fn snapshots_do_not_depend_on_insertion_order() {
+    let names: Vec<String> = (0..200).map(|i| format!("/n{i:03}")).collect();
+    let mut a = DataTree::new();
+    let mut b = DataTree::new();
+    let ops_a: Vec<Op> = names.iter().map(|p| create(p)).collect();
+    let ops_b: Vec<Op> = names.iter().rev().map(|p| create(p)).collect();
+    run(&mut a, 1, &ops_a);
+    run(&mut b, 1, &ops_b);
+    // Same zxids and times per position differ by path; only compare paths
+    // and data, then the bytes of equal trees.
+    assert_eq!(a.paths(), b.paths());
+    let bytes = a.snapshot();
+    let back = DataTree::restore(&bytes).unwrap();
+    assert_eq!(back.snapshot(), bytes);
+    assert_eq!(back, a);
+    let mut again = DataTree::new();
+    run(&mut again, 1, &ops_a);
+    assert_eq!(again.snapshot(), bytes);
+}
+
+/// The cleaner's index of containers and TTL nodes survives a snapshot and
+/// follows a multi that is rolled back.
+#[test]
+fn container_index_survives_restore_and_rollback() {
+    let mut t = DataTree::new();
+    run(&mut t, 1, &[create_mode("/c", CreateMode::Container)]);
+    let restored = DataTree::restore(&t.snapshot()).unwrap();
+    assert_eq!(restored.containers(), ["/c"]);
+
+    // Creates /c2 (a container), then fails: /c2 must not stay indexed.
+    let multi = Op::Multi(vec![
+        MultiOp::Create(create_op("/c2", CreateMode::Container)),
+        MultiOp::Delete(DeleteOp {
+            path: "/missing".into(),
+            version: -1,
+        }),
+    ]);
+    assert!(t.apply(2, 2000, &multi).multi_failure().is_some());
+    assert!(t.node("/c2").is_none());
+    assert_eq!(t.containers(), ["/c"]);
+    // And the other way: a deleted container put back by a rollback.
+    let multi = Op::Multi(vec![
+        MultiOp::Delete(DeleteOp {
+            path: "/c".into(),
+            version: -1,
+        }),
+        MultiOp::Delete(DeleteOp {
+            path: "/missing".into(),
+            version: -1,
+        }),
+    ]);
+    assert!(t.apply(3, 3000, &multi).multi_failure().is_some());
+    assert_eq!(t.containers(), ["/c"]);
+    t.check_invariants().unwrap();
+}
+
+#[test]
+fn all_children_number_and_quota_usage_walk_the_subtree() {
+    let mut t = DataTree::new();
+    run(
+        &mut t,
+        1,
+        &[
+            create("/a"),
+            create("/a/b"),
+            create("/a/b/c"),
+            create("/ab"),
+            create("/a/d"),
+        ],
+    );
+    // "/ab" shares the prefix "/a" but is not below it.
+    assert_eq!(t.all_children_number("/a"), Some(3));
+    assert_eq!(t.all_children_number("/ab"), Some(0));
+    assert_eq!(t.all_children_number("/nope"), None);
+    assert_eq!(t.usage("/a"), (4, 4));
+}
+
+/// Nodes are written as sequences; a snapshot written with field names
+/// (as before) still reads, in both snapshot encodings.
+#[test]
+fn nodes_read_from_sequences_and_from_named_maps() {
+    let mut t = DataTree::new();
+    run(&mut t, 1, &[create("/a"), set_data("/a", b"\x00\xffv", 0)]);
+    let node = t.node("/a").unwrap().clone();
+
+    let packed = rmp_serde::to_vec_named(&node).unwrap();
+    assert_eq!(packed[0], 0x9d, "a 13-element array, not a map");
+    let back: Node = rmp_serde::from_slice(&packed).unwrap();
+    assert_eq!(back, node);
+
+    let named = serde_json::json!({
+        "data": node.data,
+        "acl": [{"perms": 31, "id": {"scheme": "world", "id": "anyone"}}],
+        "czxid": node.czxid, "mzxid": node.mzxid, "ctime": node.ctime,
+        "mtime": node.mtime, "version": node.version, "cversion": node.cversion,
+        "aversion": node.aversion, "ephemeral_owner": node.ephemeral_owner,
+        "pzxid": node.pzxid, "children": [],
+    });
+    let from_json: Node = serde_json::from_value(named.clone()).unwrap();
+    assert_eq!(from_json, node);
+    let from_msgpack: Node =
+        rmp_serde::from_slice(&rmp_serde::to_vec_named(&named).unwrap()).unwrap();
+    assert_eq!(from_msgpack, node);
 }
