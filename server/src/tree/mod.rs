@@ -23,7 +23,7 @@ use nodes::Nodes;
 use serde::{Deserialize, Serialize};
 use zkproto::{perms, Stat};
 
-pub use node::{Acl, Id, Node, NodeKind, CONTAINER_OWNER, MAX_TTL_MS};
+pub use node::{Acl, Children, Id, Node, NodeKind, CONTAINER_OWNER, MAX_TTL_MS};
 pub use op::{
     Applied, Caller, CheckOp, CreateOp, DeleteOp, MultiOp, MultiOpResult, Op, SetAclOp, SetDataOp,
     Trigger,
@@ -113,7 +113,7 @@ impl DataTree {
     }
 
     /// getChildren: names, sorted (ZooKeeper leaves the order unspecified).
-    pub fn children(&self, path: &str) -> Option<&BTreeSet<String>> {
+    pub fn children(&self, path: &str) -> Option<&Children> {
         self.nodes.get(path).map(|n| &n.children)
     }
 

@@ -1,8 +1,6 @@
 //! A znode as the state machine owns it, and ZooKeeper's encoding of node
 //! kinds into `ephemeralOwner`.
 
-use std::collections::BTreeSet;
-
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Serialize, Serializer};
 use zkproto::Stat;
@@ -102,6 +100,9 @@ impl NodeKind {
     }
 }
 
+/// A node's child names, sorted.
+pub type Children = imbl::OrdSet<String>;
+
 /// One znode. Stat fields are kept as ZooKeeper's StatPersisted; dataLength
 /// and numChildren are derived when a [`Stat`] is built.
 ///
@@ -127,7 +128,10 @@ pub struct Node {
     pub aversion: i32,
     pub ephemeral_owner: i64,
     pub pzxid: i64,
-    pub children: BTreeSet<String>,
+    /// Persistent, like the node table: a snapshot shares a parent's
+    /// children with the live tree, and the first create under it afterwards
+    /// copies a few B-tree nodes, not a list of thousands of names.
+    pub children: Children,
 }
 
 /// Snapshots hold every node, and with field names every node carried its
@@ -180,7 +184,7 @@ impl Node {
             aversion: 0,
             ephemeral_owner: owner,
             pzxid: zxid,
-            children: BTreeSet::new(),
+            children: Children::new(),
         }
     }
 

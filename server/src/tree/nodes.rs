@@ -5,14 +5,17 @@
 //! compared long shared path prefixes at every level (a tenth of a loaded
 //! server's time). A persistent one (a hash array mapped trie), because a
 //! snapshot clones the tree under the lock every request waits on: a plain
-//! map of half a million nodes took 190 ms to clone, this one takes none,
-//! and a node is copied only when it changes while a snapshot still holds it.
+//! map of half a million nodes took 190 ms to clone, this one takes none.
+//! Keys and nodes are shared pointers, so the trie copying a chunk of
+//! entries after a snapshot copies pointers, not paths and data; a node
+//! itself is copied only when it changes while a snapshot still holds it.
 //!
 //! Nothing may depend on the map's order: whatever a replica derives from
 //! iteration (snapshots, the cleaner's candidates) goes through sorted
 //! paths, so equal trees still give equal bytes and equal txns.
 
-use std::ops::Deref;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use imbl::shared_ptr::DefaultSharedPtr;
 use imbl::{GenericHashMap, OrdSet};
@@ -20,35 +23,34 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::node::{Node, NodeKind};
 
-type Map = GenericHashMap<String, Node, foldhash::fast::RandomState, DefaultSharedPtr>;
+type Map = GenericHashMap<Arc<str>, Arc<Node>, foldhash::fast::RandomState, DefaultSharedPtr>;
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(from = "Map")]
+#[serde(from = "HashMap<String, Node>")]
 pub struct Nodes {
     map: Map,
     /// Containers and TTL nodes: a node's kind is fixed at its creation, so
     /// insert and remove keep this exact.
-    special: OrdSet<String>,
+    special: OrdSet<Arc<str>>,
 }
 
 fn is_special(n: &Node) -> bool {
     matches!(n.kind(), NodeKind::Container | NodeKind::Ttl(_))
 }
 
-impl From<Map> for Nodes {
-    fn from(map: Map) -> Nodes {
-        let special = map
-            .iter()
-            .filter(|(_, n)| is_special(n))
-            .map(|(p, _)| p.clone())
-            .collect();
-        Nodes { map, special }
+impl From<HashMap<String, Node>> for Nodes {
+    fn from(map: HashMap<String, Node>) -> Nodes {
+        map.into_iter().collect()
     }
 }
 
 impl FromIterator<(String, Node)> for Nodes {
     fn from_iter<I: IntoIterator<Item = (String, Node)>>(iter: I) -> Nodes {
-        Nodes::from(iter.into_iter().collect::<Map>())
+        let mut nodes = Nodes::default();
+        for (p, n) in iter {
+            nodes.insert(p, n);
+        }
+        nodes
     }
 }
 
@@ -60,35 +62,51 @@ impl PartialEq for Nodes {
 
 impl Eq for Nodes {}
 
-/// Reads go straight to the map; writes go through [`Nodes::insert`] and
-/// [`Nodes::remove`] so the index stays right.
-impl Deref for Nodes {
-    type Target = Map;
+impl std::ops::Index<&str> for Nodes {
+    type Output = Node;
 
-    fn deref(&self) -> &Map {
-        &self.map
+    fn index(&self, path: &str) -> &Node {
+        self.get(path).expect("no node at that path")
     }
 }
 
 impl Nodes {
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.map.get(path).map(|n| &**n)
+    }
+
+    pub fn contains_key(&self, path: &str) -> bool {
+        self.map.contains_key(path)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// In no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.map.iter().map(|(p, n)| (&**p, &**n))
+    }
+
+    /// Copies the node first if a snapshot still shares it.
     pub fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
-        // Copies the node first if a snapshot still shares it.
-        self.map.get_mut(path)
+        self.map.get_mut(path).map(Arc::make_mut)
     }
 
     /// A multi's rollback can put back a node of another kind under a path,
     /// so the index follows the node now stored, whatever was there.
     pub fn insert(&mut self, path: String, node: Node) -> Option<Node> {
+        let path: Arc<str> = path.into();
         if is_special(&node) {
             self.special.insert(path.clone());
         } else if !self.special.is_empty() {
             self.special.remove(&path);
         }
-        self.map.insert(path, node)
+        self.map.insert(path, Arc::new(node)).map(unshare)
     }
 
     pub fn remove(&mut self, path: &str) -> Option<Node> {
-        let old = self.map.remove(path);
+        let old = self.map.remove(path).map(unshare);
         if old.as_ref().is_some_and(is_special) {
             self.special.remove(path);
         }
@@ -99,21 +117,25 @@ impl Nodes {
     pub fn special(&self) -> impl Iterator<Item = (&str, &Node)> {
         self.special
             .iter()
-            .filter_map(|p| self.map.get(p).map(|n| (p.as_str(), n)))
+            .filter_map(|p| self.get(p).map(|n| (&**p, n)))
     }
 
     /// Every path, sorted.
     pub fn sorted_paths(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.map.keys().map(String::as_str).collect();
+        let mut v: Vec<&str> = self.map.keys().map(|p| &**p).collect();
         v.sort_unstable();
         v
     }
 }
 
+fn unshare(n: Arc<Node>) -> Node {
+    Arc::try_unwrap(n).unwrap_or_else(|shared| (*shared).clone())
+}
+
 /// As a map in path order: equal trees serialize to equal bytes.
 impl Serialize for Nodes {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut entries: Vec<(&String, &Node)> = self.map.iter().collect();
+        let mut entries: Vec<(&str, &Node)> = self.iter().collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
         s.collect_map(entries)
     }
