@@ -91,11 +91,7 @@ cleanup() {
     stop_tcpdump
     [[ -n $ZKDIR && -d $ZKDIR ]] && "$S/zk.sh" stop "$ZKDIR" >/dev/null 2>&1
     stop_zkserver
-    if [[ ${KEEP_WORK:-0} == 1 || $rc != 0 ]]; then
-        say "work directory kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
+    finish_work "$rc"
     exit $rc
 }
 trap cleanup EXIT

@@ -35,11 +35,7 @@ cleanup() {
     local rc=$?
     set +e
     stop_tcpdump
-    if [[ ${KEEP_WORK:-0} == 1 || $rc != 0 ]]; then
-        say "work directory kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
+    finish_work "$rc"
     exit $rc
 }
 trap cleanup EXIT

@@ -57,11 +57,7 @@ cleanup() {
     set +e
     stop_tcpdump
     [[ -d $ZKDIR ]] && "$S/zk.sh" stop "$ZKDIR" >/dev/null 2>&1
-    if [[ ${KEEP_WORK:-0} == 1 || $rc != 0 ]]; then
-        say "work directory kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
+    finish_work "$rc"
     exit $rc
 }
 trap cleanup EXIT

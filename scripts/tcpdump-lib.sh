@@ -36,3 +36,11 @@ stop_tcpdump() { # SIGINT lets tcpdump flush
     stop_pid "$TCPDUMP_PID" INT
     TCPDUMP_PID=""
 }
+
+finish_work() { # finish_work RC: keeps $WORK when asked (KEEP_WORK=1) or on failure
+    if [[ ${KEEP_WORK:-0} == 1 || $1 != 0 ]]; then
+        say "work directory kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
