@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# capture-peers.sh - regenerate proto/tests/fixtures/zkserver-peers.pcap:
+# capture-peers.sh - regenerate zktraffic/tests/fixtures/zkserver-peers.pcap:
 # zkserver's peer protocol (Raft RPCs over TCP) between three real members.
 #
 #   scripts/capture-peers.sh
@@ -14,13 +14,13 @@
 # cluster) and one for the wrong member, three connections of garbage, a
 # correct Hello, a second create (/peer-b) through the new leader.
 #
-# Environment: FIXTURE_DIR (default <repo>/proto/tests/fixtures), PEER_PORT,
+# Environment: FIXTURE_DIR (default <repo>/zktraffic/tests/fixtures), PEER_PORT,
 # CARGO_TARGET_DIR (honoured), KEEP_WORK=1 keeps the temporary directory.
 # Needs root (tcpdump on lo).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUT=${FIXTURE_DIR:-$REPO/proto/tests/fixtures}
+OUT=${FIXTURE_DIR:-$REPO/zktraffic/tests/fixtures}
 PORT=${PEER_PORT:-2888}
 NAME=zkserver-peers.pcap
 MAX_BYTES=$((200 * 1024))

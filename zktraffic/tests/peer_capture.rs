@@ -16,7 +16,7 @@ use zktraffic::stats::{SortKey, Stats, StatsConfig};
 
 fn fixture() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../proto/tests/fixtures/zkserver-peers.pcap")
+        .join("tests/fixtures/zkserver-peers.pcap")
 }
 
 fn events() -> Vec<Event> {
