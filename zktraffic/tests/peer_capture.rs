@@ -15,8 +15,7 @@ use zktraffic::quorum::{QuorumMessage, QuorumProtocol};
 use zktraffic::stats::{SortKey, Stats, StatsConfig};
 
 fn fixture() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/zkserver-peers.pcap")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zkserver-peers.pcap")
 }
 
 fn events() -> Vec<Event> {
