@@ -121,8 +121,13 @@ impl Db {
             Op::CloseSession { session } => {
                 st.sessions.remove(*session);
                 let expired = txn.cause == Cause::SessionExpired;
-                for c in st.conns.values().filter(|c| c.session == *session) {
-                    let _ = c.tx.send(ConnMsg::SessionClosed { expired });
+                // The connection that asked is closed by its reply, sent
+                // below; told first, it could close before answering.
+                let asker = txn.origin.filter(|o| o.node == self.node).map(|o| o.conn);
+                for (id, c) in st.conns.iter() {
+                    if c.session == *session && Some(*id) != asker {
+                        let _ = c.tx.send(ConnMsg::SessionClosed { expired });
+                    }
                 }
             }
             _ => {}
