@@ -151,6 +151,14 @@ impl Server {
                 });
             },
         );
+        let failed_db = db.clone();
+        log_store.report_failure(move |why| {
+            failed_db.emit_local("log.failed", Level::Error, |ev| {
+                ev.msg = Some(format!(
+                    "the log cannot be written ({why}); writes fail until a restart"
+                ));
+            });
+        });
         if let Some(t) = &opened.recovery.torn_tail {
             db.emit_local("log.torn_tail", Level::Warn, |ev| {
                 ev.msg = Some(format!(

@@ -45,6 +45,7 @@ const LOCAL: &[&str] = &[
     "snapshot.installed",
     "log.torn_tail",
     "log.slow_sync",
+    "log.failed",
     "events.lost",
     "events.corrupt",
 ];

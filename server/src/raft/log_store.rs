@@ -100,6 +100,9 @@ pub struct LogStore {
     committed_unsaved: Option<Vec<u8>>,
     committed_saved: Instant,
     slow_sync: Option<SlowSync>,
+    /// Told once, of the write that made the log unusable (a full disk, an
+    /// I/O error): from then on every write fails until a restart.
+    on_failure: Option<Box<dyn Fn(&str) + Send + Sync>>,
 }
 
 /// Told of every append whose write and sync took longer than `threshold`
@@ -188,6 +191,7 @@ impl LogStore {
                 committed_unsaved: None,
                 committed_saved: Instant::now(),
                 slow_sync: None,
+                on_failure: None,
             },
             opened,
         ))
@@ -204,6 +208,12 @@ impl LogStore {
             threshold,
             report: Box::new(report),
         });
+    }
+
+    /// Calls `report` with the error when a write first makes the log
+    /// unusable.
+    pub fn report_failure(&mut self, report: impl Fn(&str) + Send + Sync + 'static) {
+        self.on_failure = Some(Box::new(report));
     }
 
     /// The count of durable client entries, for the proposer.
@@ -225,7 +235,11 @@ impl LogStore {
     fn change<T>(&mut self, f: impl FnOnce(&mut Wal) -> Result<T>) -> io::Result<T> {
         self.usable()?;
         f(&mut self.wal).map_err(|e| {
-            self.failed = Some(e.to_string());
+            let why = e.to_string();
+            if let Some(report) = &self.on_failure {
+                report(&why);
+            }
+            self.failed = Some(why);
             to_io(e)
         })
     }

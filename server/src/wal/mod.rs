@@ -168,8 +168,19 @@ impl Active {
         if *chunk == 0 {
             return Ok(());
         }
-        let len = (end - self.allocated).max(*chunk);
-        match rustix::fs::fallocate(&self.file, FallocateFlags::empty(), self.allocated, len) {
+        let needed = end - self.allocated;
+        let len = needed.max(*chunk);
+        let mut r = rustix::fs::fallocate(&self.file, FallocateFlags::empty(), self.allocated, len);
+        if r == Err(rustix::io::Errno::NOSPC) && len > needed {
+            // Running ahead is an optimization: a disk with room for the
+            // records themselves must still take them.
+            r = rustix::fs::fallocate(&self.file, FallocateFlags::empty(), self.allocated, needed);
+            if r.is_ok() {
+                self.allocated += needed;
+                return Ok(());
+            }
+        }
+        match r {
             Ok(()) => {
                 self.allocated += len;
                 Ok(())
