@@ -102,8 +102,10 @@ pub struct LogStore {
     slow_sync: Option<SlowSync>,
     /// Told once, of the write that made the log unusable (a full disk, an
     /// I/O error): from then on every write fails until a restart.
-    on_failure: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    on_failure: Option<OnFailure>,
 }
+
+type OnFailure = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Told of every append whose write and sync took longer than `threshold`
 /// (ZooKeeper's `fsync.warningthresholdms`): a slow disk is a classic cause
