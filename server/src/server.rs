@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::conn::{self, Limits, Shared};
 use crate::db::Db;
 use crate::events::{EventLog, EventLogGuard, EventLogOptions};
-use crate::raft::log_store::LogStore;
+use crate::raft::log_store::{LogReports, LogStore};
 use crate::raft::network::Network;
 use crate::raft::proposer::Proposer;
 use crate::raft::runtime::RaftRuntime;
@@ -83,6 +83,29 @@ pub struct Server {
     events_guard: Option<EventLogGuard>,
 }
 
+/// The log's reports as events.
+struct LogEvents(Arc<Db>);
+
+impl LogReports for LogEvents {
+    fn slow_sync(&self, took: Duration) {
+        self.0.emit_local("log.slow_sync", Level::Warn, |ev| {
+            ev.latency_us = Some(took.as_micros() as u64);
+            ev.msg = Some(format!(
+                "writing and syncing the log took {} ms; every write waited",
+                took.as_millis()
+            ));
+        });
+    }
+
+    fn failed(&self, why: &str) {
+        self.0.emit_local("log.failed", Level::Error, |ev| {
+            ev.msg = Some(format!(
+                "the log cannot be written ({why}); writes fail until a restart"
+            ));
+        });
+    }
+}
+
 fn dir(p: PathBuf) -> Result<PathBuf> {
     std::fs::create_dir_all(&p).map_err(|e| Error::io(format!("creating {}", p.display()), e))?;
     Ok(p)
@@ -138,27 +161,10 @@ impl Server {
                 ..WalOptions::default()
             },
         )?;
-        let slow_db = db.clone();
-        log_store.report_slow_syncs(
+        log_store.report_to(
             Duration::from_millis(cfg.fsync_warning_threshold_ms),
-            move |took| {
-                slow_db.emit_local("log.slow_sync", Level::Warn, |ev| {
-                    ev.latency_us = Some(took.as_micros() as u64);
-                    ev.msg = Some(format!(
-                        "writing and syncing the log took {} ms; every write waited",
-                        took.as_millis()
-                    ));
-                });
-            },
+            Arc::new(LogEvents(db.clone())),
         );
-        let failed_db = db.clone();
-        log_store.report_failure(move |why| {
-            failed_db.emit_local("log.failed", Level::Error, |ev| {
-                ev.msg = Some(format!(
-                    "the log cannot be written ({why}); writes fail until a restart"
-                ));
-            });
-        });
         if let Some(t) = &opened.recovery.torn_tail {
             db.emit_local("log.torn_tail", Level::Warn, |ev| {
                 ev.msg = Some(format!(

@@ -99,20 +99,18 @@ pub struct LogStore {
     /// The newest committed mark not yet saved, see [`COMMITTED_EVERY`].
     committed_unsaved: Option<Vec<u8>>,
     committed_saved: Instant,
-    slow_sync: Option<SlowSync>,
-    /// Told once, of the write that made the log unusable (a full disk, an
-    /// I/O error): from then on every write fails until a restart.
-    on_failure: Option<OnFailure>,
+    reports: Option<(Duration, Arc<dyn LogReports>)>,
 }
 
-type OnFailure = Box<dyn Fn(&str) + Send + Sync>;
-
-/// Told of every append whose write and sync took longer than `threshold`
-/// (ZooKeeper's `fsync.warningthresholdms`): a slow disk is a classic cause
-/// of session expiry, and the operator should find it in the events.
-struct SlowSync {
-    threshold: Duration,
-    report: Box<dyn Fn(Duration) + Send + Sync>,
+/// What the log tells the operator about (the server makes events of it).
+pub trait LogReports: Send + Sync {
+    /// An append's write and sync took longer than the threshold
+    /// (ZooKeeper's `fsync.warningthresholdms`): a slow disk is a classic
+    /// cause of session expiry.
+    fn slow_sync(&self, took: Duration);
+    /// A write failed (a full disk, an I/O error); from now on every write
+    /// fails until a restart. Told once.
+    fn failed(&self, why: &str);
 }
 
 #[derive(Clone)]
@@ -192,30 +190,15 @@ impl LogStore {
                 committed,
                 committed_unsaved: None,
                 committed_saved: Instant::now(),
-                slow_sync: None,
-                on_failure: None,
+                reports: None,
             },
             opened,
         ))
     }
 
-    /// Calls `report` with the time taken whenever an append's write and
-    /// sync take longer than `threshold`.
-    pub fn report_slow_syncs(
-        &mut self,
-        threshold: Duration,
-        report: impl Fn(Duration) + Send + Sync + 'static,
-    ) {
-        self.slow_sync = Some(SlowSync {
-            threshold,
-            report: Box::new(report),
-        });
-    }
-
-    /// Calls `report` with the error when a write first makes the log
-    /// unusable.
-    pub fn report_failure(&mut self, report: impl Fn(&str) + Send + Sync + 'static) {
-        self.on_failure = Some(Box::new(report));
+    /// Reports slow syncs (over `slow_sync`) and the first failed write.
+    pub fn report_to(&mut self, slow_sync: Duration, reports: Arc<dyn LogReports>) {
+        self.reports = Some((slow_sync, reports));
     }
 
     /// The count of durable client entries, for the proposer.
@@ -238,8 +221,8 @@ impl LogStore {
         self.usable()?;
         f(&mut self.wal).map_err(|e| {
             let why = e.to_string();
-            if let Some(report) = &self.on_failure {
-                report(&why);
+            if let Some((_, r)) = &self.reports {
+                r.failed(&why);
             }
             self.failed = Some(why);
             to_io(e)
@@ -378,10 +361,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             }
             wal.sync()
         });
-        if let Some(slow) = &self.slow_sync {
+        if let Some((threshold, r)) = &self.reports {
             let took = started.elapsed();
-            if took > slow.threshold {
-                (slow.report)(took);
+            if took > *threshold {
+                r.slow_sync(took);
             }
         }
         match written {

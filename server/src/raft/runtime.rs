@@ -1,7 +1,7 @@
 //! The thread consensus runs on.
 //!
 //! Every write crosses openraft's core, the proposer and the state machine
-//! worker several times between the log thread's syncs. On the runtime that
+//! worker several times between two log syncs. On the runtime that
 //! also serves client connections those wake-ups queue behind whatever
 //! connection tasks are ready, and that queueing, not work, was most of a
 //! write's latency under load. Here they have a thread of their own: a

@@ -1,4 +1,4 @@
-//! Whole-tree snapshots. JSON over ordered maps, so equal trees give equal
+//! Whole-tree snapshots. JSON with nodes in path order, so equal trees give equal
 //! bytes on every replica; a snapshot is checked before it replaces state.
 
 use super::DataTree;

@@ -169,16 +169,13 @@ impl Active {
             return Ok(());
         }
         let needed = end - self.allocated;
-        let len = needed.max(*chunk);
+        let mut len = needed.max(*chunk);
         let mut r = rustix::fs::fallocate(&self.file, FallocateFlags::empty(), self.allocated, len);
         if r == Err(rustix::io::Errno::NOSPC) && len > needed {
             // Running ahead is an optimization: a disk with room for the
             // records themselves must still take them.
-            r = rustix::fs::fallocate(&self.file, FallocateFlags::empty(), self.allocated, needed);
-            if r.is_ok() {
-                self.allocated += needed;
-                return Ok(());
-            }
+            len = needed;
+            r = rustix::fs::fallocate(&self.file, FallocateFlags::empty(), self.allocated, len);
         }
         match r {
             Ok(()) => {
