@@ -7,6 +7,9 @@ use zkproto::event::Level;
 use zkserver::config::Config;
 use zkserver::{Options, Server};
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A ZooKeeper-compatible coordination server whose every node writes JSON
 /// events stamped with the agreed zxid.
 ///

@@ -117,6 +117,11 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
     rmp_serde::to_vec_named(v).expect("log records always serialize")
 }
 
+/// [`encode`] straight into `w`, for bodies too big to build in memory.
+pub(crate) fn encode_to<T: Serialize>(w: &mut dyn std::io::Write, v: &T) -> std::io::Result<()> {
+    rmp_serde::encode::write_named(w, v).map_err(std::io::Error::other)
+}
+
 pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
     b: &[u8],
 ) -> Result<T, rmp_serde::decode::Error> {

@@ -5,7 +5,8 @@
 //! name, synced, renamed and the directory synced, and carries a CRC, so a
 //! crash mid-write leaves the previous snapshot in charge.
 
-use std::io::{Cursor, Write};
+use std::fs::File;
+use std::io::{BufWriter, Cursor, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,7 +18,7 @@ use openraft::{
 use serde::{Deserialize, Serialize};
 use zkproto::event::Level;
 
-use super::{decode, encode, Entry, LogId, StorageError, TxnResult, TypeConfig};
+use super::{decode, encode_to, Entry, LogId, StorageError, TxnResult, TypeConfig};
 use crate::db::{Db, Replicated};
 use crate::{Error, Result};
 
@@ -52,14 +53,55 @@ fn snap_err(e: impl std::fmt::Display, verb: ErrorVerb) -> StorageError {
     )
 }
 
-/// `MAGIC`, CRC32 of the body, body length, body.
-fn frame(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 20);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(body);
-    out
+/// A snapshot file is `MAGIC`, the CRC32 of the body, the body's length,
+/// then the body.
+const HEADER_LEN: u64 = 20;
+
+fn header(crc: u32, len: u64) -> [u8; HEADER_LEN as usize] {
+    let mut h = [0u8; HEADER_LEN as usize];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&crc.to_le_bytes());
+    h[12..].copy_from_slice(&len.to_le_bytes());
+    h
+}
+
+/// Bytes of body between two writeback kicks (see [`Summing`]).
+const WRITEBACK_EVERY: u64 = 1 << 20;
+
+/// Passes the body through to the file, summing and counting it on the
+/// way, so that a body is never held whole in memory: a tree of a million
+/// nodes makes a body of tens of megabytes, and building it in a buffer
+/// cost more (fresh pages zeroed, copies as it grew) than encoding it.
+///
+/// Each megabyte written is also handed to the disk at once (an advice to
+/// drop the pages starts their writeback) rather than all at the final
+/// sync: the log's syncs share the disk, and one that lands behind tens of
+/// megabytes of snapshot waits milliseconds, stalling every write.
+struct Summing {
+    file: File,
+    crc: crc32fast::Hasher,
+    len: u64,
+    kicked: u64,
+}
+
+impl Write for Summing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.len += n as u64;
+        if self.len - self.kicked >= WRITEBACK_EVERY {
+            let from = HEADER_LEN + self.kicked;
+            let len = std::num::NonZeroU64::new(self.len - self.kicked);
+            // Advice only: a filesystem that ignores it loses nothing.
+            let _ = rustix::fs::fadvise(&self.file, from, len, rustix::fs::Advice::DontNeed);
+            self.kicked = self.len;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 fn unframe<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
@@ -103,14 +145,38 @@ fn snapshot_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(out)
 }
 
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a snapshot file whose body `body` writes, under a temporary name
+/// that is renamed once the file is whole and synced. Returns the file's
+/// length.
+fn write_atomically(
+    dir: &Path,
+    name: &str,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!("{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
+    let mut file = File::create(&tmp)?;
+    // A placeholder, filled in once the body's sum is known.
+    file.write_all(&[0u8; HEADER_LEN as usize])?;
+    let mut out = BufWriter::with_capacity(
+        1 << 20,
+        Summing {
+            file,
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+            kicked: 0,
+        },
+    );
+    body(&mut out)?;
+    let Summing {
+        mut file, crc, len, ..
+    } = out.into_inner().map_err(|e| e.into_error())?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(&header(crc.finalize(), len))?;
+    file.sync_all()?;
     std::fs::rename(&tmp, dir.join(name))?;
-    std::fs::File::open(dir)?.sync_all()
+    File::open(dir)?.sync_all()?;
+    Ok(HEADER_LEN + len)
 }
 
 /// A snapshot body, checked: it decodes and its tree is consistent.
@@ -124,23 +190,23 @@ fn parse(body: &[u8], path: &Path) -> Result<SnapshotFile> {
     Ok(file)
 }
 
-/// Writes the snapshot of log `index` and drops the oldest beyond `keep`
-/// (the log was purged only up to what the newest covers). Returns the
-/// bytes written.
-fn store(dir: &Path, index: u64, body: &[u8], keep: usize) -> std::io::Result<usize> {
-    let bytes = frame(body);
-    write_atomically(
-        dir,
-        &format!("{SNAP_PREFIX}{index:020}{SNAP_SUFFIX}"),
-        &bytes,
-    )?;
+/// Writes the snapshot of log `index` (its body written by `body`) and
+/// drops the oldest beyond `keep` (the log was purged only up to what the
+/// newest covers). Returns the bytes written.
+fn store(
+    dir: &Path,
+    index: u64,
+    keep: usize,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
+    let len = write_atomically(dir, &format!("{SNAP_PREFIX}{index:020}{SNAP_SUFFIX}"), body)?;
     if let Ok(files) = snapshot_files(dir) {
         let excess = files.len().saturating_sub(keep);
         for (_, p) in files.into_iter().take(excess) {
             let _ = std::fs::remove_file(p);
         }
     }
-    Ok(bytes.len())
+    Ok(len)
 }
 
 /// Loads the newest snapshot that verifies, with its body. An older one is
@@ -216,13 +282,11 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
         };
         let index = last.map(|l| l.index).unwrap_or(0);
         let (dir, keep) = (self.dir.clone(), self.keep);
-        let (body, len) = tokio::task::spawn_blocking(move || {
-            let body = encode(&file);
-            store(&dir, index, &body, keep).map(|len| (body, len))
-        })
-        .await
-        .map_err(|e| snap_err(e, ErrorVerb::Write))?
-        .map_err(|e| snap_err(e, ErrorVerb::Write))?;
+        let len =
+            tokio::task::spawn_blocking(move || store(&dir, index, keep, |w| encode_to(w, &file)))
+                .await
+                .map_err(|e| snap_err(e, ErrorVerb::Write))?
+                .map_err(|e| snap_err(e, ErrorVerb::Write))?;
         self.db.emit_local("snapshot.written", Level::Info, |ev| {
             ev.log_index = Some(index);
             ev.detail = Some(serde_json::json!({
@@ -232,9 +296,12 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
                 "total_ms": started.elapsed().as_millis() as u64,
             }));
         });
+        // openraft 0.9 keeps only the meta of a snapshot it asked for; a
+        // follower that needs the body gets it from `get_current_snapshot`,
+        // which reads the file. So the body is not kept in memory here.
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(body)),
+            snapshot: Box::new(Cursor::new(Vec::new())),
         })
     }
 }
@@ -283,7 +350,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .map_err(|e| snap_err(e, ErrorVerb::Read))?;
         let index = meta.last_log_id.map(|l| l.index).unwrap_or(0);
         let (dir, keep) = (self.dir.clone(), self.keep);
-        tokio::task::spawn_blocking(move || store(&dir, index, &body, keep))
+        tokio::task::spawn_blocking(move || store(&dir, index, keep, |w| w.write_all(&body)))
             .await
             .map_err(|e| snap_err(e, ErrorVerb::Write))?
             .map_err(|e| snap_err(e, ErrorVerb::Write))?;

@@ -24,12 +24,15 @@
 //! The last segment is written into space allocated ahead of it
 //! (`WalOptions::prealloc_bytes`), so most fdatasyncs neither grow the file
 //! nor allocate blocks, and its end on disk is zeros that recovery treats as
-//! a clean end; sealing cuts a segment back to its records first.
+//! a clean end; sealing cuts a segment back to its records first. Under
+//! load, segments start as zero-filled spare files made in the background
+//! (`spare.rs`), into which an fdatasync has no extents to convert.
 
 mod meta;
 mod record;
 mod recover;
 mod segment;
+mod spare;
 #[cfg(test)]
 mod tests;
 
@@ -44,6 +47,7 @@ use rustix::io::Errno;
 
 use record::Decoded;
 use segment::Segment;
+use spare::Spare;
 
 use crate::{Error, Result};
 
@@ -67,7 +71,18 @@ pub struct WalOptions {
     /// space already allocated does not wait for block allocation and a
     /// size change to be journaled. 0 grows it write by write.
     pub prealloc_bytes: u64,
+    /// Segments of at least [`MIN_SPARE_BYTES`] start as zero-filled files
+    /// prepared in the background once the log is busy (syncs into written
+    /// blocks are cheaper). Needs `fsync` (without it there is nothing to
+    /// gain) and a filesystem that can preallocate.
+    pub spare_segments: bool,
 }
+
+/// Smaller segments are not worth a spare (and tests use tiny ones).
+pub const MIN_SPARE_BYTES: u64 = 1 << 20;
+/// A spare is prepared once the last segment holds this much (or half of
+/// `segment_bytes`): a lightly used log never writes one.
+const SPARE_AFTER: u64 = 1 << 20;
 
 impl Default for WalOptions {
     fn default() -> Self {
@@ -75,6 +90,7 @@ impl Default for WalOptions {
             segment_bytes: 64 << 20,
             fsync: true,
             prealloc_bytes: 4 << 20,
+            spare_segments: true,
         }
     }
 }
@@ -119,6 +135,8 @@ struct Active {
     allocated: u64,
     /// Whether bytes were written since the last fdatasync.
     unsynced: bool,
+    /// The file began as a zero-filled spare.
+    zeroed: bool,
 }
 
 impl Active {
@@ -136,19 +154,19 @@ impl Active {
             written: seg.len,
             allocated,
             unsynced: false,
+            // Unknown: its tail may be fallocated only.
+            zeroed: false,
         })
     }
 
-    /// Hands the buffered records to the OS. `chunk` is how far ahead to
-    /// allocate (0: not at all), shared by every segment of the log so that
-    /// a filesystem found unable to preallocate is not asked again.
-    fn write_out(&mut self, path: &Path, chunk: &mut u64) -> Result<()> {
+    /// Hands the buffered records to the OS.
+    fn write_out(&mut self, path: &Path, space: &mut Space) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let end = self.written + self.pending.len() as u64;
         if end > self.allocated {
-            self.preallocate(end, chunk, path)?;
+            self.preallocate(end, space, path)?;
         }
         // Positional, not O_APPEND: the file's end is past the records.
         self.file
@@ -164,18 +182,23 @@ impl Active {
     /// Extends the file to at least `end` bytes, by `chunk` at a time.
     /// Failing here fails the write, as a full disk would have anyway, and
     /// nothing written before is touched.
-    fn preallocate(&mut self, end: u64, chunk: &mut u64, path: &Path) -> Result<()> {
-        if *chunk == 0 {
+    fn preallocate(&mut self, end: u64, space: &mut Space, path: &Path) -> Result<()> {
+        if space.chunk == 0 {
             return Ok(());
         }
         let needed = end - self.allocated;
-        let mut len = needed.max(*chunk);
-        let mut r = rustix::fs::fallocate(&self.file, FallocateFlags::empty(), self.allocated, len);
-        if r == Err(rustix::io::Errno::NOSPC) && len > needed {
-            // Running ahead is an optimization: a disk with room for the
-            // records themselves must still take them.
+        let mut len = needed.max(space.chunk);
+        let allocate =
+            |len| rustix::fs::fallocate(&self.file, FallocateFlags::empty(), self.allocated, len);
+        let mut r = allocate(len);
+        // Running ahead, and a spare, are optimizations: a disk with room
+        // for the records themselves must still take them.
+        if r == Err(Errno::NOSPC) && len > needed {
             len = needed;
-            r = rustix::fs::fallocate(&self.file, FallocateFlags::empty(), self.allocated, len);
+            r = allocate(len);
+        }
+        if r == Err(Errno::NOSPC) && space.spare.as_mut().is_some_and(Spare::discard) {
+            r = allocate(len);
         }
         match r {
             Ok(()) => {
@@ -187,7 +210,8 @@ impl Active {
                     "{}: the filesystem cannot preallocate ({e}); WAL segments grow write by write",
                     path.display()
                 );
-                *chunk = 0;
+                space.chunk = 0;
+                space.spare = None;
                 Ok(())
             }
             Err(e) => Err(Error::io(
@@ -197,8 +221,8 @@ impl Active {
         }
     }
 
-    fn sync(&mut self, path: &Path, fsync: bool, chunk: &mut u64) -> Result<()> {
-        self.write_out(path, chunk)?;
+    fn sync(&mut self, path: &Path, fsync: bool, space: &mut Space) -> Result<()> {
+        self.write_out(path, space)?;
         if self.unsynced && fsync {
             self.file.sync_data().map_err(io_err("fdatasync", path))?;
         }
@@ -210,10 +234,10 @@ impl Active {
     /// preallocated tail is cut first, so that a closed segment holds
     /// exactly its records; a full fsync then makes the new length durable
     /// too (an fdatasync need not, for a shrink), once per segment.
-    fn seal(&mut self, path: &Path, fsync: bool, chunk: &mut u64) -> Result<()> {
-        self.write_out(path, chunk)?;
+    fn seal(&mut self, path: &Path, fsync: bool, space: &mut Space) -> Result<()> {
+        self.write_out(path, space)?;
         if self.allocated == self.written {
-            return self.sync(path, fsync, chunk);
+            return self.sync(path, fsync, space);
         }
         self.file
             .set_len(self.written)
@@ -227,6 +251,16 @@ impl Active {
     }
 }
 
+/// Room ahead of the last segment's records, shared by every segment of the
+/// log so that a filesystem found unable to preallocate is not asked again.
+struct Space {
+    /// How far ahead the last segment is allocated: `opts.prealloc_bytes`,
+    /// or 0 once the filesystem has refused.
+    chunk: u64,
+    /// Present when the options ask for spares and segments are big enough.
+    spare: Option<Spare>,
+}
+
 pub struct Wal {
     dir: PathBuf,
     opts: WalOptions,
@@ -235,9 +269,7 @@ pub struct Wal {
     segments: Vec<Segment>,
     /// Present exactly when `segments` is not empty; writes its last one.
     active: Option<Active>,
-    /// How far ahead the last segment is allocated: `opts.prealloc_bytes`,
-    /// or 0 once the filesystem has refused.
-    prealloc: u64,
+    space: Space,
     purged: Option<u64>,
     /// A segment was created since the directory was last fsynced.
     dir_dirty: bool,
@@ -332,7 +364,14 @@ impl Wal {
         let active = segments.last().map(Active::open).transpose()?;
         let wal = Wal {
             dir: dir.to_path_buf(),
-            prealloc: opts.prealloc_bytes,
+            space: Space {
+                chunk: opts.prealloc_bytes,
+                spare: (opts.spare_segments
+                    && opts.fsync
+                    && opts.prealloc_bytes > 0
+                    && opts.segment_bytes >= MIN_SPARE_BYTES)
+                    .then(|| Spare::new(dir)),
+            },
             opts,
             segments,
             active,
@@ -383,7 +422,7 @@ impl Wal {
     pub fn sync(&mut self) -> Result<()> {
         self.guard(|wal| {
             if let (Some(active), Some(seg)) = (wal.active.as_mut(), wal.segments.last()) {
-                active.sync(&seg.path, wal.opts.fsync, &mut wal.prealloc)?;
+                active.sync(&seg.path, wal.opts.fsync, &mut wal.space)?;
             }
             wal.sync_dir_if_dirty()
         })
@@ -408,7 +447,7 @@ impl Wal {
         }
         // The reader goes through the file, so buffered records must be in it.
         self.guard(|wal| match (wal.active.as_mut(), wal.segments.last()) {
-            (Some(active), Some(seg)) => active.write_out(&seg.path, &mut wal.prealloc),
+            (Some(active), Some(seg)) => active.write_out(&seg.path, &mut wal.space),
             _ => Ok(()),
         })?;
 
@@ -534,11 +573,11 @@ impl Wal {
         let size = record::encoded_len(record::payload_len(index, payload)? as usize);
         let roll = match self.segments.last() {
             None => true,
-            Some(seg) => seg.len + size > self.opts.segment_bytes,
+            Some(seg) => seg.len + size > self.opts.segment_bytes || self.spare_waits(size),
         };
         if roll {
             self.seal()?;
-            self.start_segment(index)?;
+            self.start_segment(index, size)?;
         }
         let (Some(active), Some(seg)) = (self.active.as_mut(), self.segments.last_mut()) else {
             unreachable!("a segment was just ensured");
@@ -547,34 +586,76 @@ impl Wal {
         seg.offsets.push(seg.len);
         seg.len += size;
         if active.pending.len() >= WRITE_BUFFER {
-            active.write_out(&seg.path, &mut self.prealloc)?;
+            active.write_out(&seg.path, &mut self.space)?;
+        }
+        if seg.len >= SPARE_AFTER.min(self.opts.segment_bytes / 2) {
+            if let Some(spare) = &mut self.space.spare {
+                spare.request(self.opts.segment_bytes);
+            }
         }
         Ok(())
+    }
+
+    /// A spare is ready while the last segment is not one: moving to it
+    /// now, rather than once this segment is full, makes every sync cheaper
+    /// from here on at the cost of one early seal.
+    fn spare_waits(&self, size: u64) -> bool {
+        let not_zeroed = self.active.as_ref().is_some_and(|a| !a.zeroed);
+        let ready = self.space.spare.as_ref().is_some_and(Spare::is_ready);
+        not_zeroed && ready && size <= self.opts.segment_bytes
+    }
+
+    /// Renames the ready spare into place as `seg`'s file, if there is one
+    /// big enough: its length, else `None`.
+    fn take_spare(&mut self, seg: &Segment, size: u64) -> Option<(File, u64)> {
+        let (spare, len) = self.space.spare.as_mut()?.take(size)?;
+        if seg.path.exists() {
+            let _ = fs::remove_file(&spare);
+            return None;
+        }
+        let file = fs::rename(&spare, &seg.path)
+            .and_then(|()| OpenOptions::new().write(true).open(&seg.path));
+        match file {
+            Ok(f) => Some((f, len)),
+            Err(e) => {
+                tracing::warn!("using the spare WAL segment: {e}");
+                let _ = fs::remove_file(&spare);
+                None
+            }
+        }
     }
 
     /// Makes the last segment and its directory entry durable before another
     /// is created, so that a crash can only tear the newest segment.
     fn seal(&mut self) -> Result<()> {
         if let (Some(active), Some(seg)) = (self.active.as_mut(), self.segments.last()) {
-            active.seal(&seg.path, self.opts.fsync, &mut self.prealloc)?;
+            active.seal(&seg.path, self.opts.fsync, &mut self.space)?;
         }
         self.sync_dir_if_dirty()
     }
 
-    fn start_segment(&mut self, first: u64) -> Result<()> {
+    /// Starts the segment whose first record, of `size` bytes, is `first`.
+    fn start_segment(&mut self, first: u64, size: u64) -> Result<()> {
         let seg = Segment::new(&self.dir, first);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&seg.path)
-            .map_err(io_err("create", &seg.path))?;
+        let (file, allocated, zeroed) = match self.take_spare(&seg, size) {
+            Some((file, len)) => (file, len, true),
+            None => {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&seg.path)
+                    .map_err(io_err("create", &seg.path))?;
+                (file, 0, false)
+            }
+        };
         self.segments.push(seg);
         self.active = Some(Active {
             file,
             pending: Vec::new(),
             written: 0,
-            allocated: 0,
+            allocated,
             unsynced: false,
+            zeroed,
         });
         self.dir_dirty = true;
         Ok(())
@@ -638,6 +719,7 @@ impl Wal {
             // again from here.
             active.written = cut;
             active.allocated = cut;
+            active.zeroed = false;
         }
         seg.offsets.truncate((from - seg.first) as usize);
         seg.len = cut;

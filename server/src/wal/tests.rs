@@ -618,6 +618,7 @@ fn run(segment_bytes: u64, prealloc_bytes: u64, steps: Vec<Step>) -> Result<(), 
         segment_bytes,
         fsync: false,
         prealloc_bytes,
+        spare_segments: false,
     };
     let (mut wal, _) = Wal::open(tmp.path(), opts.clone()).expect("open");
     let mut model = Model::default();
@@ -977,11 +978,15 @@ fn a_failed_preallocation_fails_the_write_and_keeps_the_chunk() {
         written: 0,
         allocated: 0,
         unsynced: false,
+        zeroed: false,
     };
-    let mut chunk = 4096;
-    let err = active.write_out(&path, &mut chunk).expect_err("EBADF");
+    let mut space = Space {
+        chunk: 4096,
+        spare: None,
+    };
+    let err = active.write_out(&path, &mut space).expect_err("EBADF");
     assert!(matches!(err, Error::Io { .. }), "{err}");
-    assert_eq!(chunk, 4096, "still preallocating");
+    assert_eq!(space.chunk, 4096, "still preallocating");
     assert_eq!((active.written, active.pending.len()), (0, 6));
 }
 
