@@ -165,13 +165,12 @@ impl Writer<'_> {
         self.caller.is_some_and(|c| c.enforce_quota)
     }
 
-    /// The caller may do `perm` on the node at `p` (which exists).
-    fn allowed(&self, p: &str, perm: i32) -> Result<()> {
+    /// The caller may do `perm` on `node`.
+    fn allowed(&self, node: &Node, perm: i32) -> Result<()> {
         let Some(c) = self.caller else {
             return Ok(());
         };
-        let acl = &self.node(p)?.acl;
-        if crate::acl::check_ids(acl, perm, &c.ids, c.superuser) {
+        if crate::acl::check_ids(&node.acl, perm, &c.ids, c.superuser) {
             Ok(())
         } else {
             Err(ErrorCode::NO_AUTH)
@@ -220,9 +219,8 @@ impl Writer<'_> {
         } else {
             &op.path[..last_slash]
         };
-        self.node(parent_path)?;
-        self.allowed(parent_path, perms::CREATE)?;
         let parent = self.node(parent_path)?;
+        self.allowed(parent, perms::CREATE)?;
         let full = if sequential {
             format!("{}{:010}", op.path, parent.cversion)
         } else {
@@ -281,8 +279,7 @@ impl Writer<'_> {
             return Err(ErrorCode::BAD_ARGUMENTS);
         }
         let (parent_path, _) = path::split(&op.path);
-        self.node(parent_path)?;
-        self.allowed(parent_path, perms::DELETE)?;
+        self.allowed(self.node(parent_path)?, perms::DELETE)?;
         let node = self.node(&op.path)?;
         check_version(op.version, node.version)?;
         if !node.children.is_empty() {
@@ -343,11 +340,11 @@ impl Writer<'_> {
         if !path::is_valid(&op.path, false) {
             return Err(ErrorCode::BAD_ARGUMENTS);
         }
-        self.node(&op.path)?;
-        self.allowed(&op.path, perms::WRITE)?;
-        check_version(op.version, self.node(&op.path)?.version)?;
+        let node = self.node(&op.path)?;
+        self.allowed(node, perms::WRITE)?;
+        check_version(op.version, node.version)?;
         if self.enforce_quota() {
-            let grows = op.data.len() as i64 - self.node(&op.path)?.data.len() as i64;
+            let grows = op.data.len() as i64 - node.data.len() as i64;
             if self.tree.exceeds_quota(&op.path, 0, grows) {
                 return Err(ErrorCode::QUOTA_EXCEEDED);
             }
@@ -369,9 +366,9 @@ impl Writer<'_> {
             return Err(ErrorCode::BAD_ARGUMENTS);
         }
         check_acl(&op.acl)?;
-        self.node(&op.path)?;
-        self.allowed(&op.path, perms::ADMIN)?;
-        check_version(op.version, self.node(&op.path)?.aversion)?;
+        let node = self.node(&op.path)?;
+        self.allowed(node, perms::ADMIN)?;
+        check_version(op.version, node.aversion)?;
         self.save(&op.path);
         let node = self.tree.nodes.get_mut(&op.path).expect("checked");
         node.acl.clone_from(&op.acl);
@@ -384,9 +381,9 @@ impl Writer<'_> {
         if !path::is_valid(&op.path, false) {
             return Err(ErrorCode::BAD_ARGUMENTS);
         }
-        self.node(&op.path)?;
-        self.allowed(&op.path, perms::READ)?;
-        check_version(op.version, self.node(&op.path)?.version)
+        let node = self.node(&op.path)?;
+        self.allowed(node, perms::READ)?;
+        check_version(op.version, node.version)
     }
 
     /// All or nothing: on the first failure every change is undone and the
