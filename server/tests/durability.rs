@@ -44,7 +44,11 @@ fn persistent() -> zkc::CreateOptions<'static> {
 
 /// Creates /load/n0.. in pipelined batches, recording each acknowledged
 /// path with its czxid, until TOTAL or the first failure.
-async fn load(hp: String, acked: Arc<Mutex<Vec<(String, i64)>>>) -> Option<String> {
+async fn load(
+    hp: String,
+    acked: Arc<Mutex<Vec<(String, i64)>>>,
+    payload: Vec<u8>,
+) -> Option<String> {
     let client = connect(&hp).await;
     if let Err(e) = client.create("/load", b"", &persistent()).await {
         return Some(format!("create /load: {e}"));
@@ -56,7 +60,7 @@ async fn load(hp: String, acked: Arc<Mutex<Vec<(String, i64)>>>) -> Option<Strin
             .collect();
         let pending: Vec<_> = paths
             .iter()
-            .map(|p| client.create(p, b"payload", &opts))
+            .map(|p| client.create(p, &payload, &opts))
             .collect();
         for (p, f) in paths.iter().zip(pending) {
             match tokio::time::timeout(Duration::from_secs(10), f).await {
@@ -72,15 +76,20 @@ async fn load(hp: String, acked: Arc<Mutex<Vec<(String, i64)>>>) -> Option<Strin
     None
 }
 
-/// The newest WAL segment in `<data>/raft/`.
-fn last_segment(data: &Path) -> PathBuf {
+/// The WAL segments in `<data>/raft/`, oldest first.
+fn segments(data: &Path) -> Vec<PathBuf> {
     let mut segs: Vec<PathBuf> = std::fs::read_dir(data.join("raft"))
         .expect("raft dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "wal"))
         .collect();
     segs.sort();
-    segs.pop().expect("a WAL segment")
+    segs
+}
+
+/// The newest WAL segment in `<data>/raft/`.
+fn last_segment(data: &Path) -> PathBuf {
+    segments(data).pop().expect("a WAL segment")
 }
 
 /// Every acknowledged node is there with the czxid its create returned;
@@ -121,7 +130,7 @@ fn kill_9_loses_no_acknowledged_write_and_a_torn_tail_is_cut() {
     let worker = {
         let acked = acked.clone();
         let hp = hp.clone();
-        std::thread::spawn(move || runtime().block_on(load(hp, acked)))
+        std::thread::spawn(move || runtime().block_on(load(hp, acked, b"payload".to_vec())))
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while acked.lock().unwrap_or_else(|e| e.into_inner()).len() < KILL_AFTER {
@@ -215,4 +224,76 @@ fn kill_9_loses_no_acknowledged_write_and_a_torn_tail_is_cut() {
     });
     assert_eq!(by_kind.get("log.torn_tail"), Some(&1), "{by_kind:?}");
     assert_eq!(by_kind.get("server.starting"), Some(&3));
+}
+
+/// Big writes make the log busy enough to move to a zero-filled spare
+/// segment (made in the background, renamed into place); a kill -9 while
+/// the load writes into it loses nothing acknowledged either.
+#[test]
+fn kill_9_on_a_spare_segment_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let srv = Proc::start(dir.path(), &data, "");
+    let hp = srv.addr.to_string();
+    let acked: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+    let worker = {
+        let acked = acked.clone();
+        let hp = hp.clone();
+        std::thread::spawn(move || runtime().block_on(load(hp, acked, vec![0x5a; 16 << 10])))
+    };
+    let count =
+        |a: &Arc<Mutex<Vec<(String, i64)>>>| a.lock().unwrap_or_else(|e| e.into_inner()).len();
+    // The first segment is sealed early once the spare is ready, so a
+    // second segment appears long before the first is full (64 MiB).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while segments(&data).len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no second segment after {} creates of 16 KiB",
+            count(&acked)
+        );
+        assert!(
+            !worker.is_finished(),
+            "the load ended before a spare was used"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let on_spare = count(&acked);
+    while count(&acked) < on_spare + BATCH {
+        assert!(Instant::now() < deadline, "the load stalled on the spare");
+        assert!(!worker.is_finished(), "the load ended early");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let spare_len = std::fs::metadata(last_segment(&data))
+        .expect("segment")
+        .len();
+    assert_eq!(
+        spare_len,
+        64 << 20,
+        "the new segment is the full-size spare"
+    );
+    srv.kill9();
+    let _ = worker.join().expect("load thread");
+    let acked = acked.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert!(
+        acked.len() > on_spare,
+        "writes went to the spare before the kill"
+    );
+
+    let srv = Proc::start(dir.path(), &data, "");
+    let rt = runtime();
+    let last_before = acked.last().map(|a| a.1).unwrap_or(0);
+    let after = rt.block_on(verify(&srv.addr.to_string(), &acked, "/after-kill"));
+    assert!(
+        after > last_before,
+        "zxid went back: {after:#x} after {last_before:#x}"
+    );
+    let status = srv.terminate();
+    assert!(status.success(), "clean exit expected: {status}");
+    let evs = events_in(&data.join("events"));
+    assert!(
+        !evs.iter()
+            .any(|e| e.kind == "log.torn_tail" && e.level == zkproto::event::Level::Error),
+        "recovery found damage"
+    );
 }

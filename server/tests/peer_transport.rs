@@ -176,7 +176,9 @@ fn create(path: &str) -> Op {
 async fn write_and_apply(leader: &Member, on: &[&Member], path: &str) {
     let resp = tokio::time::timeout(
         WAIT,
-        leader.raft.client_write(Batch(vec![txn(create(path))])),
+        leader
+            .raft
+            .client_write(Batch::new(vec![txn(create(path))])),
     )
     .await
     .expect("write timed out")
@@ -342,11 +344,11 @@ fn openraft_bodies_are_summarized() {
         },
         Entry {
             log_id: log_id(7, 43),
-            payload: EntryPayload::Normal(Batch(vec![txn(create("/a")), txn(set)])),
+            payload: EntryPayload::Normal(Batch::new(vec![txn(create("/a")), txn(set)])),
         },
         Entry {
             log_id: log_id(7, 44),
-            payload: EntryPayload::Normal(Batch(vec![txn(Op::CloseSession { session: 5 })])),
+            payload: EntryPayload::Normal(Batch::new(vec![txn(Op::CloseSession { session: 5 })])),
         },
         Entry {
             log_id: log_id(7, 45),

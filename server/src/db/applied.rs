@@ -52,7 +52,7 @@ impl Db {
                     zxid: st.rep.clock.current(),
                     code: 0,
                 };
-                for txn in &batch.0 {
+                for txn in batch.0.iter() {
                     self.count_applied();
                     let zxid = st.rep.clock.next(term);
                     let applied =

@@ -90,8 +90,17 @@ impl fmt::Display for Txn {
 /// proposal and holds its core until the sync is done, so one write per
 /// entry would mean one sync per write; [`proposer`] gathers the writes
 /// that arrive meanwhile into the next entry (ZooKeeper's group commit).
+///
+/// Shared, not copied, when openraft clones an entry (it reads every entry
+/// back from the log's memory to apply it, and again to replicate it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Batch(pub Vec<Txn>);
+pub struct Batch(pub std::sync::Arc<[Txn]>);
+
+impl Batch {
+    pub fn new(txns: Vec<Txn>) -> Batch {
+        Batch(txns.into())
+    }
+}
 
 impl fmt::Display for Batch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

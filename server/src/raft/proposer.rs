@@ -123,7 +123,7 @@ async fn run(raft: Raft, durable: Arc<Durable>, mut rx: mpsc::UnboundedReceiver<
         // Every batch before this one is durable or failed (that is what
         // freed the slot), so this one is the next client entry to sync.
         let synced = durable.count() + 1;
-        match raft.client_write_ff(Batch(txns)).await {
+        match raft.client_write_ff(Batch::new(txns)).await {
             Err(e) => {
                 drop(slot);
                 fail_all(fails, &e.to_string());
