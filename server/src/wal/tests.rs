@@ -1029,3 +1029,89 @@ fn the_log_can_move_to_its_own_thread() {
     fn send<T: Send>() {}
     send::<Wal>();
 }
+
+fn wal_files(dir: &Path) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let len = e.metadata().expect("stat").len();
+            (e.file_name().to_string_lossy().into_owned(), len)
+        })
+        .filter(|(n, _)| n.ends_with(".wal"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Under steady synced appends the log moves to a zero-filled spare early:
+/// the first segment is sealed at its records, the second starts as the
+/// whole spare, every record reads back, and a reopen finds them all with
+/// a clean end (and removes a leftover spare file).
+#[test]
+fn a_busy_log_moves_to_a_zero_filled_spare() {
+    const SEG: u64 = 2 << 20;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut wal, _) = open(tmp.path(), SEG);
+    let record = |i: u64| vec![(i % 251) as u8 + 1; 4000];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut i = 0;
+    while wal_files(tmp.path()).len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no spare used after {i} records"
+        );
+        assert!(i < 5000, "no spare used after {i} records");
+        i += 1;
+        wal.append(i, &record(i)).expect("append");
+        wal.sync().expect("sync");
+        if i % 50 == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+    let files = wal_files(tmp.path());
+    assert!(files[0].1 < SEG, "sealed early, at its records: {files:?}");
+    assert_eq!(
+        files[1].1, SEG,
+        "the new segment is the whole spare: {files:?}"
+    );
+    let last = i + 10;
+    for j in i + 1..=last {
+        wal.append(j, &record(j)).expect("append");
+    }
+    wal.sync().expect("sync");
+    let want: Vec<(u64, Vec<u8>)> = (1..=last).map(|j| (j, record(j))).collect();
+    assert_eq!(wal.read(1, last).expect("read"), want);
+    drop(wal);
+
+    fs::write(tmp.path().join(spare::SPARE_FILE), b"junk from a crash").expect("stale spare");
+    let (mut wal, rec) = open(tmp.path(), SEG);
+    assert_eq!(
+        rec.torn_tail, None,
+        "zeros after the records are a clean end"
+    );
+    assert_eq!((rec.first_index, rec.last_index), (Some(1), Some(last)));
+    assert!(
+        !tmp.path().join(spare::SPARE_FILE).exists(),
+        "leftover spare removed"
+    );
+    assert_eq!(wal.read(1, last).expect("read"), want);
+}
+
+/// Small segments (and a log without fsync) never get a spare.
+#[test]
+fn small_or_unsynced_logs_make_no_spare() {
+    for (seg, fsync) in [(MIN_SPARE_BYTES / 2, true), (4 << 20, false)] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (mut wal, _) = Wal::open(tmp.path(), WalOptions { fsync, ..opts(seg) }).expect("open");
+        for i in 1..=400 {
+            wal.append(i, &[7u8; 4000]).expect("append");
+        }
+        wal.sync().expect("sync");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(
+            !tmp.path().join(spare::SPARE_FILE).exists(),
+            "segment {seg}, fsync {fsync}"
+        );
+    }
+}
