@@ -44,11 +44,7 @@ fn persistent() -> zkc::CreateOptions<'static> {
 
 /// Creates /load/n0.. in pipelined batches, recording each acknowledged
 /// path with its czxid, until TOTAL or the first failure.
-async fn load(
-    hp: String,
-    acked: Arc<Mutex<Vec<(String, i64)>>>,
-    payload: Vec<u8>,
-) -> Option<String> {
+async fn load(hp: String, acked: Acked, payload: Vec<u8>) -> Option<String> {
     let client = connect(&hp).await;
     if let Err(e) = client.create("/load", b"", &persistent()).await {
         return Some(format!("create /load: {e}"));
@@ -74,6 +70,17 @@ async fn load(
         }
     }
     None
+}
+
+type Acked = Arc<Mutex<Vec<(String, i64)>>>;
+
+/// Runs [`load`] on a thread of its own; its acknowledged creates so far,
+/// and the thread (its result: why the load stopped early, if it did).
+fn start_load(hp: String, payload: Vec<u8>) -> (Acked, std::thread::JoinHandle<Option<String>>) {
+    let acked = Acked::default();
+    let shared = acked.clone();
+    let worker = std::thread::spawn(move || runtime().block_on(load(hp, shared, payload)));
+    (acked, worker)
 }
 
 /// The WAL segments in `<data>/raft/`, oldest first.
@@ -124,14 +131,7 @@ fn kill_9_loses_no_acknowledged_write_and_a_torn_tail_is_cut() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let srv = Proc::start(dir.path(), &data, "");
-    let hp = srv.addr.to_string();
-
-    let acked: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
-    let worker = {
-        let acked = acked.clone();
-        let hp = hp.clone();
-        std::thread::spawn(move || runtime().block_on(load(hp, acked, b"payload".to_vec())))
-    };
+    let (acked, worker) = start_load(srv.addr.to_string(), b"payload".to_vec());
     let deadline = Instant::now() + Duration::from_secs(30);
     while acked.lock().unwrap_or_else(|e| e.into_inner()).len() < KILL_AFTER {
         assert!(
@@ -234,15 +234,8 @@ fn kill_9_on_a_spare_segment_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let srv = Proc::start(dir.path(), &data, "");
-    let hp = srv.addr.to_string();
-    let acked: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
-    let worker = {
-        let acked = acked.clone();
-        let hp = hp.clone();
-        std::thread::spawn(move || runtime().block_on(load(hp, acked, vec![0x5a; 16 << 10])))
-    };
-    let count =
-        |a: &Arc<Mutex<Vec<(String, i64)>>>| a.lock().unwrap_or_else(|e| e.into_inner()).len();
+    let (acked, worker) = start_load(srv.addr.to_string(), vec![0x5a; 16 << 10]);
+    let count = |a: &Acked| a.lock().unwrap_or_else(|e| e.into_inner()).len();
     // The first segment is sealed early once the spare is ready, so a
     // second segment appears long before the first is full (64 MiB).
     let deadline = Instant::now() + Duration::from_secs(60);
