@@ -157,7 +157,24 @@ fn write_atomically(
 ) -> std::io::Result<u64> {
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!("{name}.tmp"));
-    let mut file = File::create(&tmp)?;
+    let written = write_file(&tmp, body);
+    if written.is_err() {
+        // A half-written snapshot is never read, but on a full disk its
+        // space is what the log needs.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    let len = written?;
+    std::fs::rename(&tmp, dir.join(name))?;
+    File::open(dir)?.sync_all()?;
+    Ok(len)
+}
+
+/// The header and body of a snapshot file at `path`, synced.
+fn write_file(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
+    let mut file = File::create(path)?;
     // A placeholder, filled in once the body's sum is known.
     file.write_all(&[0u8; HEADER_LEN as usize])?;
     let mut out = BufWriter::with_capacity(
@@ -176,8 +193,6 @@ fn write_atomically(
     file.seek(SeekFrom::Start(0))?;
     file.write_all(&header(crc.finalize(), len))?;
     file.sync_all()?;
-    std::fs::rename(&tmp, dir.join(name))?;
-    File::open(dir)?.sync_all()?;
     Ok(HEADER_LEN + len)
 }
 
@@ -476,5 +491,20 @@ mod tests {
         std::fs::write(&newest, &bytes).expect("truncate");
         let err = unframe(&bytes, &newest).expect_err("truncated");
         assert!(err.to_string().contains("truncated"), "{err}");
+    }
+
+    /// A body that fails half-way (a full disk) leaves neither a snapshot
+    /// nor its temporary file behind.
+    #[test]
+    fn a_failed_write_leaves_nothing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let err = store(tmp.path(), 3, 2, |w| {
+            w.write_all(&[1u8; 3 << 20])?;
+            Err(std::io::Error::other("no space left"))
+        })
+        .expect_err("the body failed");
+        assert!(err.to_string().contains("no space"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("dir").collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }
