@@ -362,15 +362,21 @@ impl Wal {
         let purged = load_purge_point(dir)?;
         let (segments, torn_tail) = recover::recover(dir, purged, opts.fsync)?;
         let active = segments.last().map(Active::open).transpose()?;
+        let spare = (opts.spare_segments
+            && opts.fsync
+            && opts.prealloc_bytes > 0
+            && opts.segment_bytes >= MIN_SPARE_BYTES)
+            .then(|| Spare::new(dir));
+        if spare.is_none() {
+            // A spare left by a run that made them (a crash, or a close with
+            // one ready): nothing else would ever remove it.
+            let _ = fs::remove_file(dir.join(spare::SPARE_FILE));
+        }
         let wal = Wal {
             dir: dir.to_path_buf(),
             space: Space {
                 chunk: opts.prealloc_bytes,
-                spare: (opts.spare_segments
-                    && opts.fsync
-                    && opts.prealloc_bytes > 0
-                    && opts.segment_bytes >= MIN_SPARE_BYTES)
-                    .then(|| Spare::new(dir)),
+                spare,
             },
             opts,
             segments,

@@ -1115,3 +1115,458 @@ fn small_or_unsynced_logs_make_no_spare() {
         );
     }
 }
+
+// Spare segments, step by step. Every wait polls at most `SPARE_WAIT`.
+
+/// Big enough for spares, and a spare is asked for at half of it.
+const SPARE_SEG: u64 = 2 << 20;
+const SPARE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Records of 2 to 9 KiB, distinct and of varying length.
+fn busy(index: u64) -> Vec<u8> {
+    payload(index, "busy").repeat(250)
+}
+
+fn busy_len(indexes: std::ops::RangeInclusive<u64>) -> u64 {
+    indexes.map(|i| encoded_len(busy(i).len())).sum()
+}
+
+fn busy_records(indexes: std::ops::RangeInclusive<u64>) -> Vec<(u64, Vec<u8>)> {
+    indexes.map(|i| (i, busy(i))).collect()
+}
+
+fn spare_path(dir: &Path) -> PathBuf {
+    dir.join(spare::SPARE_FILE)
+}
+
+/// The background filler has finished a spare the log may take.
+fn spare_ready(wal: &Wal) -> bool {
+    wal.space.spare.as_ref().is_some_and(|s| s.is_ready())
+}
+
+/// Polls `done` every 10 ms until it holds, failing after `limit`.
+fn wait_for(what: &str, limit: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    let polls = limit.as_millis() / POLL.as_millis() + 1;
+    for _ in 0..polls {
+        if done() {
+            return;
+        }
+        if start.elapsed() > limit {
+            break;
+        }
+        std::thread::sleep(POLL);
+    }
+    assert!(done(), "{what}: not after {:?}", start.elapsed());
+}
+
+/// The ready spare in `dir` is whole: `len` bytes, all zeros.
+fn assert_whole_spare(dir: &Path, len: u64) {
+    let bytes = fs::read(spare_path(dir)).expect("read the spare");
+    assert_eq!(bytes.len() as u64, len, "the spare's length");
+    assert!(bytes.iter().all(|&b| b == 0), "the spare is all zeros");
+}
+
+/// Appends and syncs `busy` records from `next` on until the last segment,
+/// which held `held` bytes, holds enough to ask for a spare, checking that
+/// no spare file appears before that. Returns the last index appended.
+fn append_until_a_spare_is_asked(wal: &mut Wal, mut next: u64, mut held: u64) -> u64 {
+    let threshold = SPARE_AFTER.min(SPARE_SEG / 2);
+    for _ in 0..2000 {
+        if held >= threshold {
+            return next - 1;
+        }
+        assert!(
+            !spare_path(wal.dir()).exists(),
+            "a spare before the segment held {threshold} bytes ({held})"
+        );
+        wal.append(next, &busy(next)).expect("append");
+        wal.sync().expect("sync");
+        held += encoded_len(busy(next).len());
+        next += 1;
+    }
+    panic!("the segment never reached {threshold} bytes");
+}
+
+/// A new log with segments of `SPARE_SEG`, given synced appends until it
+/// asks for a spare, then left alone until the spare is ready. Returns the
+/// log, whose next append moves to the spare, and its last index.
+fn busy_log_with_a_ready_spare(dir: &Path) -> (Wal, u64) {
+    let (mut wal, _) = Wal::open(dir, opts(SPARE_SEG)).expect("open");
+    let last = append_until_a_spare_is_asked(&mut wal, 1, 0);
+    assert!(busy_len(1..=last) < SPARE_SEG, "still in the first segment");
+    wait_for("a ready spare", SPARE_WAIT, || {
+        spare_ready(&wal) && fs::metadata(spare_path(dir)).is_ok_and(|m| m.len() == SPARE_SEG)
+    });
+    assert_whole_spare(dir, SPARE_SEG);
+    assert_eq!(segment_files(dir).len(), 1, "waiting did not move the log");
+    (wal, last)
+}
+
+/// With a spare ready, the next append seals the segment, which is not
+/// full, at exactly its records and starts the next one in the spare.
+#[test]
+fn a_ready_spare_starts_the_next_segment_early() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let (mut wal, n) = busy_log_with_a_ready_spare(dir);
+    let first = segment_files(dir).remove(0);
+    assert_eq!(file_len(&first), PREALLOC, "preallocated before the seal");
+
+    wal.append(n + 1, &busy(n + 1)).expect("append");
+    let files = segment_files(dir);
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!((files[0].clone(), first_of(&files[1])), (first, n + 1));
+    let records = busy_len(1..=n);
+    assert!(
+        records + encoded_len(busy(n + 1).len()) <= SPARE_SEG,
+        "sealed early"
+    );
+    assert_eq!(file_len(&files[0]), records, "cut back to its records");
+    assert_eq!(
+        file_len(&files[1]),
+        SPARE_SEG,
+        "the new segment is the spare"
+    );
+    assert!(
+        !spare_path(dir).exists(),
+        "the spare was renamed into place"
+    );
+    assert!(wal.active.as_ref().is_some_and(|a| a.zeroed));
+    assert!(!spare_ready(&wal));
+
+    wal.sync().expect("sync");
+    assert_eq!(record_at(&files[1], 0), n + 1);
+    let bytes = fs::read(&files[1]).expect("read");
+    let end = encoded_len(busy(n + 1).len()) as usize;
+    assert!(
+        bytes[end..].iter().all(|&b| b == 0),
+        "zeros after the record"
+    );
+    assert_eq!(wal.read(1, n + 1).expect("read"), busy_records(1..=n + 1));
+    assert_eq!(wal.read(n, n + 1).expect("read"), busy_records(n..=n + 1));
+}
+
+/// A segment that began as a spare is not sealed early for the next spare:
+/// it fills up, and only then does the log move to that spare.
+#[test]
+fn a_segment_that_was_a_spare_fills_up_before_the_next_spare() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let (mut wal, n) = busy_log_with_a_ready_spare(dir);
+    wal.append(n + 1, &busy(n + 1)).expect("append");
+    wal.sync().expect("sync");
+    assert_eq!(segment_files(dir).len(), 2);
+
+    let mut last = append_until_a_spare_is_asked(&mut wal, n + 2, busy_len(n + 1..=n + 1));
+    wait_for("a second ready spare", SPARE_WAIT, || {
+        spare_ready(&wal) && fs::metadata(spare_path(dir)).is_ok_and(|m| m.len() == SPARE_SEG)
+    });
+    last += 1;
+    wal.append(last, &busy(last)).expect("append");
+    wal.sync().expect("sync");
+    assert_eq!(segment_files(dir).len(), 2, "no early seal of a spare");
+    assert!(spare_ready(&wal), "the spare still waits");
+    assert_whole_spare(dir, SPARE_SEG);
+
+    // Fill the second segment: the record that does not fit goes to the
+    // spare.
+    for _ in 0..2000 {
+        if segment_files(dir).len() > 2 {
+            break;
+        }
+        last += 1;
+        wal.append(last, &busy(last)).expect("append");
+        wal.sync().expect("sync");
+    }
+    let files = segment_files(dir);
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(first_of(&files[2]), last);
+    let second = busy_len(n + 1..=last - 1);
+    assert!(
+        second + encoded_len(busy(last).len()) > SPARE_SEG,
+        "it was full"
+    );
+    assert_eq!(file_len(&files[1]), second, "cut back to its records");
+    assert_eq!(
+        file_len(&files[2]),
+        SPARE_SEG,
+        "the third segment is the spare"
+    );
+    assert!(!spare_path(dir).exists());
+    assert_eq!(record_at(&files[2], 0), last);
+    assert_eq!(wal.read(1, last).expect("read"), busy_records(1..=last));
+}
+
+/// A reopen finds every record, the zeros after the records of the last
+/// segment (a spare) are a clean end and stay allocated, and a leftover
+/// spare file, even one that starts with a sound record, is removed and
+/// not read as part of the log.
+#[test]
+fn a_log_in_a_spare_reopens_clean_and_drops_a_leftover_spare() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let (mut wal, n) = busy_log_with_a_ready_spare(dir);
+    let last = n + 5;
+    for i in n + 1..=last {
+        wal.append(i, &busy(i)).expect("append");
+    }
+    wal.sync().expect("sync");
+    drop(wal);
+    let files = segment_files(dir);
+    assert_eq!(files.len(), 2);
+    assert_eq!(file_len(&files[1]), SPARE_SEG);
+
+    let mut junk = Vec::new();
+    record::encode(last + 1, b"not in the log", &mut junk).expect("encode");
+    junk.extend_from_slice(&[0xa5; 5000]);
+    fs::write(spare_path(dir), &junk).expect("a leftover spare");
+
+    let (mut wal, rec) = Wal::open(dir, opts(SPARE_SEG)).expect("reopen");
+    assert_eq!(
+        rec,
+        Recovery {
+            first_index: Some(1),
+            last_index: Some(last),
+            torn_tail: None,
+            segments: 2,
+        }
+    );
+    assert!(!spare_path(dir).exists(), "the leftover spare is gone");
+    assert_eq!(segment_files(dir), files);
+    assert_eq!(file_len(&files[1]), SPARE_SEG, "the zeros were kept");
+    assert_eq!(wal.read(1, last).expect("read"), busy_records(1..=last));
+
+    wal.append(last + 1, b"next").expect("append");
+    wal.sync().expect("sync");
+    assert_eq!(file_len(&files[1]), SPARE_SEG, "written into the zeros");
+    assert_eq!(record_at(&files[1], busy_len(n + 1..=last)), last + 1);
+    drop(wal);
+    let (mut wal, rec) = Wal::open(dir, opts(SPARE_SEG)).expect("reopen");
+    assert_eq!((rec.last_index, rec.torn_tail), (Some(last + 1), None));
+    assert_eq!(
+        wal.read(last, last + 1).expect("read"),
+        vec![(last, busy(last)), (last + 1, b"next".to_vec())]
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).expect("list") {
+        let entry = entry.expect("entry");
+        fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
+}
+
+fn write_at(path: &Path, at: u64, bytes: &[u8]) {
+    let file = OpenOptions::new().write(true).open(path).expect("open");
+    std::os::unix::fs::FileExt::write_all_at(&file, bytes, at).expect("write");
+}
+
+/// A torn end in a segment that began as a spare (zeros everywhere after
+/// the records) is cut off and reported like any torn tail, and the log
+/// goes on from there.
+#[test]
+fn a_torn_tail_in_a_spare_segment_is_dropped() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let (mut wal, n) = busy_log_with_a_ready_spare(base.path());
+    let last = n + 6;
+    for i in n + 1..=last {
+        wal.append(i, &busy(i)).expect("append");
+    }
+    wal.sync().expect("sync");
+    drop(wal);
+    let seg_name = segment::file_name(n + 1);
+    // Offsets in the second segment.
+    let at_last = busy_len(n + 1..=last - 1);
+    let last_len = encoded_len(busy(last).len());
+    let end = at_last + last_len;
+    let first_len = encoded_len(busy(n + 1).len());
+
+    type Damage = fn(&Path, u64, u64, u64);
+    // (what, damage(seg, at_last, last_len, first_len), offset of the cut,
+    // last index kept)
+    let cases: [(&str, Damage, u64, u64); 4] = [
+        (
+            "the last record's second half never written",
+            |seg, at, len, _| zero(seg, at + len / 2, len - len / 2),
+            at_last,
+            last - 1,
+        ),
+        (
+            "only part of the last record's header written",
+            |seg, at, len, _| zero(seg, at + 10, len - 10),
+            at_last,
+            last - 1,
+        ),
+        (
+            "garbage after the last record",
+            |seg, at, len, _| write_at(seg, at + len, &[0x5a; 3000]),
+            end,
+            last,
+        ),
+        (
+            "the segment's only record cut in half",
+            |seg, _, _, first| zero(seg, first / 2, SPARE_SEG - first / 2),
+            0,
+            n,
+        ),
+    ];
+    for (what, damage, cut, kept) in cases {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        copy_dir(base.path(), dir);
+        let seg = dir.join(&seg_name);
+        assert_eq!(file_len(&seg), SPARE_SEG, "{what}");
+        damage(&seg, at_last, last_len, first_len);
+        assert_eq!(file_len(&seg), SPARE_SEG, "{what}: damaged in place");
+
+        let (mut wal, rec) = Wal::open(dir, opts(SPARE_SEG)).expect(what);
+        let torn = rec.torn_tail.expect(what);
+        assert_eq!(torn.segment, seg, "{what}");
+        assert_eq!(torn.offset, cut, "{what}");
+        assert_eq!(torn.dropped_bytes, SPARE_SEG - cut, "{what}");
+        assert!(!torn.reason.is_empty(), "{what}");
+        assert_eq!(
+            (rec.first_index, rec.last_index),
+            (Some(1), Some(kept)),
+            "{what}"
+        );
+        if cut == 0 {
+            // Emptied, so removed: the next record goes after record n.
+            assert_eq!(rec.segments, 1, "{what}");
+            assert!(!seg.exists(), "{what}");
+        } else {
+            assert_eq!(rec.segments, 2, "{what}");
+            assert_eq!(file_len(&seg), cut, "{what}: the damage was cut off");
+        }
+        assert_eq!(wal.read(1, kept).expect(what), busy_records(1..=kept));
+
+        wal.append(kept + 1, b"again").expect(what);
+        wal.append(kept + 2, b"more").expect(what);
+        wal.sync().expect(what);
+        drop(wal);
+        let (mut wal, rec) = Wal::open(dir, opts(SPARE_SEG)).expect(what);
+        assert_eq!(
+            (rec.last_index, rec.torn_tail),
+            (Some(kept + 2), None),
+            "{what}"
+        );
+        let mut want = busy_records(kept..=kept);
+        want.push((kept + 1, b"again".to_vec()));
+        want.push((kept + 2, b"more".to_vec()));
+        assert_eq!(wal.read(kept, kept + 2).expect(what), want, "{what}");
+    }
+}
+
+/// Segments below `MIN_SPARE_BYTES`, no fsync, no preallocation, or spares
+/// turned off: no spare file, while writing past where one would be asked
+/// for (and across a segment roll) or for 300 ms after. Segments of exactly
+/// `MIN_SPARE_BYTES` do get one, so the wait is long enough to see it.
+#[test]
+fn no_spare_for_small_segments_or_without_fsync() {
+    let cases = [
+        ("segments below the minimum", opts(MIN_SPARE_BYTES - 4096)),
+        (
+            "fsync off",
+            WalOptions {
+                fsync: false,
+                ..opts(SPARE_SEG)
+            },
+        ),
+        ("no preallocation", opts_prealloc(SPARE_SEG, 0)),
+        (
+            "spares off",
+            WalOptions {
+                spare_segments: false,
+                ..opts(SPARE_SEG)
+            },
+        ),
+    ];
+    for (what, o) in cases {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        let (mut wal, _) = Wal::open(dir, o.clone()).expect(what);
+        assert!(wal.space.spare.is_none(), "{what}");
+        let target = o.segment_bytes * 3 / 2;
+        let (mut i, mut written) = (0, 0);
+        while written <= target {
+            assert!(i < 2000, "{what}: {i} records");
+            assert!(
+                !spare_path(dir).exists(),
+                "{what}: a spare after {written} bytes"
+            );
+            i += 1;
+            wal.append(i, &busy(i)).expect(what);
+            written += encoded_len(busy(i).len());
+            if i % 8 == 0 {
+                wal.sync().expect(what);
+            }
+        }
+        wal.sync().expect(what);
+        assert!(segment_files(dir).len() >= 2, "{what}: rolled over");
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_millis(300) {
+            assert!(!spare_path(dir).exists(), "{what}: a spare appeared");
+            std::thread::sleep(POLL);
+        }
+        assert!(!spare_path(dir).exists(), "{what}: a spare appeared");
+        assert_eq!(wal.read(1, i).expect(what), busy_records(1..=i), "{what}");
+    }
+
+    // The smallest segments that get a spare, written to just past half.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut wal, _) = Wal::open(tmp.path(), opts(MIN_SPARE_BYTES)).expect("open");
+    let mut i = 0;
+    while busy_len(1..=i) < MIN_SPARE_BYTES / 2 {
+        assert!(i < 2000);
+        i += 1;
+        wal.append(i, &busy(i)).expect("append");
+    }
+    wal.sync().expect("sync");
+    wait_for("a spare for the smallest segments", SPARE_WAIT, || {
+        spare_path(tmp.path()).exists()
+    });
+}
+
+/// Whatever the options, a spare left in the directory (a crash, or a
+/// clean close with one ready) is removed at open: with spares off nothing
+/// else would ever remove it.
+#[test]
+fn a_leftover_spare_is_removed_at_open_whatever_the_options() {
+    let cases = [
+        ("spares on", opts(SPARE_SEG)),
+        ("segments below the minimum", opts(MIN_SPARE_BYTES / 2)),
+        (
+            "fsync off",
+            WalOptions {
+                fsync: false,
+                ..opts(SPARE_SEG)
+            },
+        ),
+        ("no preallocation", opts_prealloc(SPARE_SEG, 0)),
+        (
+            "spares off",
+            WalOptions {
+                spare_segments: false,
+                ..opts(SPARE_SEG)
+            },
+        ),
+    ];
+    for (what, o) in cases {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        let (mut wal, _) = Wal::open(dir, o.clone()).expect(what);
+        fill(&mut wal, 1..=3, "l");
+        wal.sync().expect(what);
+        drop(wal);
+        fs::write(spare_path(dir), vec![0u8; 1 << 16]).expect("a leftover spare");
+        let (mut wal, rec) = Wal::open(dir, o).expect(what);
+        assert_eq!((rec.last_index, rec.segments), (Some(3), 1), "{what}");
+        assert!(
+            !spare_path(dir).exists(),
+            "{what}: the leftover spare is still there"
+        );
+        assert_eq!(wal.read(1, 3).expect(what), expect(1..=3, "l"), "{what}");
+    }
+}
