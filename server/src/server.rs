@@ -462,7 +462,7 @@ async fn leader_duty(
 /// The leader closes sessions nobody has heard from within their timeout.
 async fn expiry_loop(sh: Arc<Shared>, every: Duration, stop: watch::Receiver<bool>) {
     let due = |sh: &Shared, _now| {
-        let expired = sh.db.lock().sessions.take_expired(Instant::now());
+        let expired = sh.db.sessions().take_expired(Instant::now());
         expired
             .into_iter()
             .map(|session| Op::CloseSession { session })
@@ -471,7 +471,7 @@ async fn expiry_loop(sh: Arc<Shared>, every: Duration, stop: watch::Receiver<boo
     // Not proposed: try again on a later tick (or under the next leader).
     let failed = |sh: &Shared, op: &Op| {
         if let Op::CloseSession { session } = op {
-            sh.db.lock().sessions.unmark(*session);
+            sh.db.sessions().unmark(*session);
         }
     };
     leader_duty(sh, every, stop, Cause::SessionExpired, due, failed).await

@@ -128,7 +128,7 @@ impl Conn {
         if let Some(c) = st.conns.get_mut(&self.id) {
             c.session = session;
         }
-        st.sessions.touch(session, Instant::now());
+        self.sh.db.sessions().touch(session, Instant::now());
     }
 
     fn reconnect(&mut self, req: &ConnectRequest<'_>, timeout_ms: i32) {

@@ -395,20 +395,14 @@ impl Conn {
 
     fn touch(&self) {
         if let Some(s) = self.session {
-            self.sh.db.lock().sessions.touch(s.id, Instant::now());
+            self.sh.db.sessions().touch(s.id, Instant::now());
         }
     }
 
     fn on_request(&mut self, frame: Vec<u8>) {
+        self.touch();
         let started = Instant::now();
         let decoded = RequestFrame::decode(&frame);
-        // A read answered now touches the session under the lock it reads
-        // with: one lock a request, not two, against the apply.
-        let read_now =
-            self.queue.is_empty() && matches!(&decoded, Ok(rf) if reads::is_read(&rf.request));
-        if !read_now {
-            self.touch();
-        }
         let rf = match decoded {
             Ok(rf) => rf,
             Err(e) => {
@@ -698,9 +692,6 @@ impl Conn {
         };
         let (notes, bytes) = {
             let mut st = self.sh.db.lock();
-            if let Some(s) = self.session {
-                st.sessions.touch(s.id, Instant::now());
-            }
             let notes = reads::set_watches(&mut st, self.id, req);
             (notes, reads::answer(&mut st, &who, xid_, req))
         };

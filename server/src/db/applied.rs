@@ -80,9 +80,10 @@ impl Db {
             .sessions()
             .map(|(id, s)| (id, s.timeout_ms))
             .collect();
+        let mut tracker = self.sessions();
         for (id, t) in sessions {
-            if !st.sessions.touch(id, now) {
-                st.sessions.add(id, t, now);
+            if !tracker.touch(id, now) {
+                tracker.add(id, t, now);
             }
         }
     }
@@ -117,9 +118,9 @@ impl Db {
                 session,
                 timeout_ms,
                 ..
-            } => st.sessions.add(*session, *timeout_ms, now),
+            } => self.sessions().add(*session, *timeout_ms, now),
             Op::CloseSession { session } => {
-                st.sessions.remove(*session);
+                self.sessions().remove(*session);
                 let expired = txn.cause == Cause::SessionExpired;
                 // The connection that asked is closed by its reply, sent
                 // below; told first, it could close before answering.

@@ -74,8 +74,6 @@ pub struct State {
     pub rep: Replicated,
     pub watches: WatchManager,
     pub conns: HashMap<ConnId, ConnEntry>,
-    /// Deadlines; acted on only while this member leads.
-    pub sessions: SessionTracker,
 }
 
 impl State {
@@ -89,6 +87,11 @@ pub struct Db {
     pub node: u64,
     node_name: String,
     state: Mutex<State>,
+    /// Session deadlines, acted on only while this member leads. Apart from
+    /// `state` because every request touches its session: behind the lock
+    /// the apply holds for a whole batch, those touches stalled the
+    /// connection threads. Taken after `state` when both are needed.
+    sessions: Mutex<SessionTracker>,
     pub events: EventLog,
     pub stats: Stats,
     next_conn: AtomicU64,
@@ -112,6 +115,7 @@ impl Db {
             node,
             node_name: node.to_string(),
             state: Mutex::new(State::default()),
+            sessions: Mutex::default(),
             events,
             stats: Stats::default(),
             next_conn: AtomicU64::new(1),
@@ -127,6 +131,11 @@ impl Db {
         // A panic while holding the lock leaves state we cannot vouch for;
         // keep serving what is there rather than cascading panics.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The session deadlines (see the field for the lock order).
+    pub fn sessions(&self) -> MutexGuard<'_, SessionTracker> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// `committed`: the last index known committed before this start.
