@@ -1373,14 +1373,11 @@ fn a_torn_tail_in_a_spare_segment_is_dropped() {
     }
 }
 
-/// Segments below `MIN_SPARE_BYTES`, no fsync, no preallocation, or spares
-/// turned off: no spare file, while writing past where one would be asked
-/// for (and across a segment roll) or for 300 ms after. Segments of exactly
-/// `MIN_SPARE_BYTES` do get one, so the wait is long enough to see it.
-#[test]
-fn no_spare_for_small_segments_or_without_fsync() {
-    let cases = [
-        ("segments below the minimum", opts(MIN_SPARE_BYTES - 4096)),
+/// Every way of opening a log that makes no spares, named; `small` is the
+/// segment size of the one whose segments are too small.
+fn without_spares(small: u64) -> [(&'static str, WalOptions); 4] {
+    [
+        ("segments below the minimum", opts(small)),
         (
             "fsync off",
             WalOptions {
@@ -1396,8 +1393,16 @@ fn no_spare_for_small_segments_or_without_fsync() {
                 ..opts(SPARE_SEG)
             },
         ),
-    ];
-    for (what, o) in cases {
+    ]
+}
+
+/// Segments below `MIN_SPARE_BYTES`, no fsync, no preallocation, or spares
+/// turned off: no spare file, while writing past where one would be asked
+/// for (and across a segment roll) or for 300 ms after. Segments of exactly
+/// `MIN_SPARE_BYTES` do get one, so the wait is long enough to see it.
+#[test]
+fn no_spare_for_small_segments_or_without_fsync() {
+    for (what, o) in without_spares(MIN_SPARE_BYTES - 4096) {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path();
         let (mut wal, _) = Wal::open(dir, o.clone()).expect(what);
@@ -1448,26 +1453,11 @@ fn no_spare_for_small_segments_or_without_fsync() {
 /// else would ever remove it.
 #[test]
 fn a_leftover_spare_is_removed_at_open_whatever_the_options() {
-    let cases = [
-        ("spares on", opts(SPARE_SEG)),
-        ("segments below the minimum", opts(MIN_SPARE_BYTES / 2)),
-        (
-            "fsync off",
-            WalOptions {
-                fsync: false,
-                ..opts(SPARE_SEG)
-            },
-        ),
-        ("no preallocation", opts_prealloc(SPARE_SEG, 0)),
-        (
-            "spares off",
-            WalOptions {
-                spare_segments: false,
-                ..opts(SPARE_SEG)
-            },
-        ),
-    ];
-    for (what, o) in cases {
+    let spares_on = [("spares on", opts(SPARE_SEG))];
+    for (what, o) in spares_on
+        .into_iter()
+        .chain(without_spares(MIN_SPARE_BYTES / 2))
+    {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path();
         let (mut wal, _) = Wal::open(dir, o.clone()).expect(what);
