@@ -23,11 +23,13 @@ use rustix::fs::FallocateFlags;
 /// ignores it, and a leftover from a crash is removed at open.
 pub(super) const SPARE_FILE: &str = "spare-segment.tmp";
 /// Zeros are written and synced this much at a time, so the log's own
-/// syncs never queue behind a large flush.
-const CHUNK: usize = 1 << 20;
+/// syncs never queue behind a large flush. Against 1 MiB (with a 2 ms
+/// pause), three alternated 20 s benchmark rounds each: p99 1.60 against
+/// 1.73 ms; 128 KiB did no better.
+const CHUNK: usize = 256 << 10;
 /// A pause between chunks keeps the filling from taking the disk's whole
 /// bandwidth while the log syncs on the same disk.
-const PAUSE: Duration = Duration::from_millis(2);
+const PAUSE: Duration = Duration::from_millis(1);
 /// After a failure (a full disk), no new spare is tried for this long.
 const BACKOFF: Duration = Duration::from_secs(10);
 
