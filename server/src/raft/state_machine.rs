@@ -67,15 +67,17 @@ fn header(crc: u32, len: u64) -> [u8; HEADER_LEN as usize] {
     h
 }
 
-/// Bytes of body between two writeback kicks (see [`Summing`]).
-const WRITEBACK_EVERY: u64 = 1 << 20;
+/// Bytes of body between two writeback kicks (see [`Summing`]). Against
+/// 1 MiB, three alternated 20 s benchmark rounds each: p99 1.61 against
+/// 1.72 ms.
+const WRITEBACK_EVERY: u64 = 256 << 10;
 
 /// Passes the body through to the file, summing and counting it on the
 /// way, so that a body is never held whole in memory: a tree of a million
 /// nodes makes a body of tens of megabytes, and building it in a buffer
 /// cost more (fresh pages zeroed, copies as it grew) than encoding it.
 ///
-/// Each megabyte written is also handed to the disk at once (an advice to
+/// Every [`WRITEBACK_EVERY`] bytes written are also handed to the disk at once (an advice to
 /// drop the pages starts their writeback) rather than all at the final
 /// sync: the log's syncs share the disk, and one that lands behind tens of
 /// megabytes of snapshot waits milliseconds, stalling every write.
