@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod fourlw;
 pub mod fourlw_glue;
+pub mod priority;
 pub mod raft;
 pub mod server;
 pub mod session;

@@ -36,6 +36,13 @@ struct Cli {
     /// Lowest event level written: trace, debug, info, warn, error.
     #[arg(long, default_value = "info", value_parser = parse_level)]
     events_level: Level,
+    /// Nice value of the consensus thread, which every write waits on.
+    /// Raising it needs CAP_SYS_NICE or root; without, it stays at 0 (the
+    /// `server.serving` event says which). 0 turns this off.
+    #[arg(long, value_name = "N", default_value_t = zkserver::priority::RAFT_NICE,
+          allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i32).range(-20..=19))]
+    raft_nice: i32,
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
@@ -80,6 +87,7 @@ fn main() -> anyhow::Result<()> {
         events_stdout: cli.events_stdout,
         events_level: cli.events_level,
         container_check: std::time::Duration::from_millis(cli.container_check_ms.max(10)),
+        raft_nice: cli.raft_nice,
         ..Options::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -40,6 +40,9 @@ pub struct Options {
     pub container_check: Duration,
     /// Sync the log before acknowledging writes (never turn off outside tests).
     pub fsync: bool,
+    /// Nice value of the consensus thread (see [`crate::priority`]); it
+    /// keeps the default when raising is not permitted.
+    pub raft_nice: i32,
 }
 
 impl Default for Options {
@@ -49,6 +52,7 @@ impl Default for Options {
             events_level: Level::Info,
             container_check: Duration::from_secs(60),
             fsync: true,
+            raft_nice: crate::priority::RAFT_NICE,
         }
     }
 }
@@ -205,7 +209,7 @@ impl Server {
         let network = Network::new(rcfg.cluster_name.clone(), node);
         let rcfg = Arc::new(rcfg.validate().map_err(|e| Error::Raft(e.to_string()))?);
         let durable = log_store.durable();
-        let raft_rt = RaftRuntime::start()?;
+        let raft_rt = RaftRuntime::start(opts.raft_nice)?;
         let raft = raft_rt
             .run(Raft::new(node, rcfg, network, log_store, sm))
             .await?
@@ -289,9 +293,14 @@ impl Server {
             )),
             tokio::spawn(snapshot_loop(shared.clone(), stop_rx.clone())),
         ];
+        let (nice, refused) = raft_rt.priority();
         db.emit_local("server.serving", Level::Info, |ev| {
             ev.client = Some(addr.to_string());
             ev.leader = Some(node);
+            ev.detail = Some(json!({
+                "raft_thread_nice": if refused.is_some() { 0 } else { nice },
+                "raft_thread_nice_refused": refused,
+            }));
         });
         // The start (and any log repair it reported) is on disk before
         // start() returns: a crash right after must not lose it.

@@ -25,8 +25,6 @@ use crate::{Error, Result};
 const SNAP_PREFIX: &str = "snapshot-";
 const SNAP_SUFFIX: &str = ".bin";
 const MAGIC: &[u8; 8] = b"ZKOPSSN1";
-/// The nice value the snapshot writer runs at (on Linux, per thread).
-const SNAPSHOT_NICE: i32 = 10;
 
 #[derive(Serialize, Deserialize)]
 struct SnapshotFile {
@@ -309,7 +307,7 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
         std::thread::Builder::new()
             .name("zk-snapshot".into())
             .spawn(move || {
-                let _ = rustix::process::setpriority_process(None, SNAPSHOT_NICE);
+                crate::priority::lower_current_thread();
                 let _ = tx.send(store(&dir, index, keep, |w| encode_to(w, &file)));
             })
             .map_err(|e| snap_err(e, ErrorVerb::Write))?;

@@ -85,6 +85,8 @@ impl Spare {
         let spawned = std::thread::Builder::new()
             .name("zk-wal-spare".into())
             .spawn(move || {
+                // Filling can wait; the log's own syncs cannot.
+                crate::priority::lower_current_thread();
                 let filled = fill(&path, len, &cancel);
                 let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
                 s.filling = false;
