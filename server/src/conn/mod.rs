@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use zkproto::event::{Level, SessionId};
@@ -220,15 +221,14 @@ impl Conn {
             let can_read = self.closing.is_none()
                 && self.connecting.is_none()
                 && self.queue.len() < self.sh.limits.max_outstanding;
-            let idle = match self.session {
-                None => opened + self.sh.limits.handshake_timeout,
-                // Far future: the session's expiry closes the connection.
-                Some(_) => Instant::now() + Duration::from_secs(3600),
-            };
+            // Only a connection without a session yet times out here; once
+            // it has one, the session's expiry closes it. (A disabled
+            // branch's sleep is never polled, so never enters the timer.)
+            let idle = opened + self.sh.limits.handshake_timeout;
             tokio::select! {
                 r = self.stream.readable(), if can_read => {
                     r?;
-                    match self.stream.try_read_buf(&mut self.inbuf) {
+                    match self.read_input() {
                         // Bytes of an unfinished frame say the client (or
                         // the network) broke off mid-request.
                         Ok(0) if !self.inbuf.is_empty() => {
@@ -260,7 +260,7 @@ impl Conn {
                         self.pump();
                     }
                 }
-                _ = tokio::time::sleep_until(idle.into()) => {
+                _ = tokio::time::sleep_until(idle.into()), if self.session.is_none() => {
                     return Ok("no session established in time".into());
                 }
                 _ = stop.changed() => {
@@ -269,6 +269,29 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// Reads what the socket holds into `inbuf`.
+    ///
+    /// A read shorter than the room it had took everything there was, so
+    /// the next one would only say WouldBlock: a syscall per request for
+    /// nothing. The readiness is forgotten instead, from a snapshot taken
+    /// before the read: bytes arriving after that snapshot bring a newer
+    /// readiness, which the clearing leaves alone.
+    fn read_input(&mut self) -> io::Result<usize> {
+        let room = self.inbuf.capacity() - self.inbuf.len();
+        let mut got = None;
+        let _ = self.stream.try_io(Interest::READABLE, || {
+            let r = self.stream.try_read_buf(&mut self.inbuf);
+            let drained = matches!(r, Ok(n) if n > 0 && n < room);
+            got = Some(r);
+            if drained {
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(())
+            }
+        });
+        got.unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into()))
     }
 
     /// Closing on our side: send FIN, then read and discard what the client
