@@ -4,6 +4,7 @@
 //! that a read and the watch it arms see the same applied prefix.
 
 mod applied;
+mod snap_due;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use crate::session::SessionTracker;
 use crate::stats::Stats;
 use crate::tree::{Applied, DataTree};
 use crate::watch::WatchManager;
+use snap_due::SnapDue;
 
 pub use crate::watch::ConnId;
 
@@ -99,13 +101,10 @@ pub struct Db {
     /// replaying them is reported as such, not as new transactions.
     replay_below: AtomicU64,
     pub super_digest: Option<String>,
-    /// Writes applied since the last snapshot, and zoo.cfg's snapCount:
-    /// entries batch many writes, so Raft's own entry-count policy would
-    /// snapshot far too rarely.
-    applied_since_snapshot: AtomicU64,
-    snap_count: AtomicU64,
-    /// Signalled when `snapCount` writes have been applied since the last
-    /// snapshot; the server then asks Raft for one.
+    /// Writes applied since the last snapshot against zoo.cfg's snapCount.
+    snap_due: SnapDue,
+    /// Signalled when a snapshot is due (see [`SnapDue`]); the server then
+    /// asks Raft for one.
     pub snapshot_due: tokio::sync::Notify,
 }
 
@@ -121,8 +120,7 @@ impl Db {
             next_conn: AtomicU64::new(1),
             replay_below: AtomicU64::new(0),
             super_digest,
-            applied_since_snapshot: AtomicU64::new(0),
-            snap_count: AtomicU64::new(100_000),
+            snap_due: SnapDue::default(),
             snapshot_due: tokio::sync::Notify::new(),
         })
     }
@@ -145,20 +143,19 @@ impl Db {
     }
 
     pub fn set_snap_count(&self, n: u64) {
-        self.snap_count.store(n.max(1), Ordering::Relaxed);
+        self.snap_due.set_every(n);
     }
 
-    /// One more write applied; signals `snapshot_due` at `snapCount`.
+    /// One more write applied; signals `snapshot_due` when one is due.
     pub fn count_applied(&self) {
-        let n = self.applied_since_snapshot.fetch_add(1, Ordering::Relaxed) + 1;
-        if n == self.snap_count.load(Ordering::Relaxed) {
+        if self.snap_due.applied() {
             self.snapshot_due.notify_one();
         }
     }
 
     /// A snapshot now holds everything applied so far.
     pub fn snapshot_taken(&self) {
-        self.applied_since_snapshot.store(0, Ordering::Relaxed);
+        self.snap_due.taken();
     }
 
     pub fn is_replay(&self, index: u64) -> bool {
