@@ -103,6 +103,35 @@ fn half_a_frame_then_close() {
     assert_serves(None, srv.addr);
 }
 
+/// Writes `bytes` a few at a time with pauses, as a slow link delivers
+/// them: each piece is its own short read on the server.
+fn trickle(s: &mut TcpStream, bytes: &[u8]) {
+    for piece in bytes.chunks(3) {
+        s.write_all(piece).expect("send a piece");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The connect and then requests arrive a few bytes at a time. A short
+/// read drains the socket, and the server then forgets its readiness
+/// instead of reading again; every later piece must still be noticed.
+#[test]
+fn frames_arriving_in_pieces_are_all_answered() {
+    let srv = Embedded::start("");
+    let mut s = dial_from(None, srv.addr);
+    s.set_nodelay(true).expect("nodelay");
+    trickle(&mut s, &raw::connect_frame(10_000));
+    let resp = raw::read_frame(&mut s).expect("ConnectResponse");
+    let timeout = i32::from_be_bytes(resp[4..8].try_into().expect("4 bytes"));
+    assert!(timeout > 0, "session refused");
+    for xid in 1..=5 {
+        trickle(&mut s, &raw::path_request(xid, raw::GET_DATA, "/zookeeper"));
+        let body = raw::read_frame(&mut s).expect("a reply to each request");
+        let (got, _, err) = raw::header(&body);
+        assert_eq!((got, err), (xid, 0), "getData /zookeeper answered in order");
+    }
+}
+
 #[test]
 fn unknown_opcode_gets_unimplemented_then_close() {
     let srv = Embedded::start("");
